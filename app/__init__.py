@@ -1,0 +1,78 @@
+"""Application factory."""
+
+from __future__ import annotations
+
+from flask import Flask, render_template
+
+from app.config import build_config
+from app.extensions import csrf, db, limiter, login_manager, migrate
+
+SECURITY_HEADERS = {
+    "Content-Security-Policy": (
+        "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+        "object-src 'none'; base-uri 'self'; form-action 'self'; frame-ancestors 'none'"
+    ),
+    "X-Content-Type-Options": "nosniff",
+    "X-Frame-Options": "DENY",
+    "Referrer-Policy": "same-origin",
+    "Permissions-Policy": "camera=(), microphone=(), geolocation=()",
+}
+
+
+def create_app(overrides: dict | None = None) -> Flask:
+    """Build the app: config, extensions, blueprints, CLI, error pages."""
+    app = Flask(__name__, instance_relative_config=True)
+    app.config.update(build_config(app.instance_path))
+    app.config.update(overrides or {})
+    _init_extensions(app)
+    _register_blueprints(app)
+    _register_error_pages(app)
+    _register_security_headers(app)
+    _register_template_globals(app)
+    from app.cli import register_cli
+
+    register_cli(app)
+    return app
+
+
+def _init_extensions(app: Flask) -> None:
+    from app import models  # noqa: F401 - register the models on the metadata
+
+    db.init_app(app)
+    migrate.init_app(app, db, directory=str(app.root_path + "/../migrations"), render_as_batch=True)
+    csrf.init_app(app)
+    limiter.init_app(app)
+    login_manager.init_app(app)
+    login_manager.login_view = "auth.login"
+    login_manager.login_message = "Please log in to continue."
+    login_manager.session_protection = "strong"
+
+
+def _register_blueprints(app: Flask) -> None:
+    from app.blueprints import admin, auth, author, org, practice, progress
+
+    for module in (auth, practice, progress, author, org, admin):
+        app.register_blueprint(module.bp)
+
+
+def _register_error_pages(app: Flask) -> None:
+    def render_error(error):
+        code = getattr(error, "code", 500) or 500
+        return render_template("error.html", error=error, code=code), code
+
+    for code in (400, 403, 404, 405, 429, 500):
+        app.register_error_handler(code, render_error)
+
+
+def _register_security_headers(app: Flask) -> None:
+    @app.after_request
+    def add_headers(response):
+        for name, value in SECURITY_HEADERS.items():
+            response.headers.setdefault(name, value)
+        return response
+
+
+def _register_template_globals(app: Flask) -> None:
+    from app.models.user import ROLE_LABELS
+
+    app.jinja_env.globals["role_labels"] = ROLE_LABELS

@@ -1,0 +1,1 @@
+"""Blueprints: thin routes (form -> validate -> one service call -> commit -> redirect or render)."""

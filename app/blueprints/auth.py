@@ -1,0 +1,79 @@
+"""Register, log in, log out."""
+
+from __future__ import annotations
+
+from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
+from flask_login import current_user, login_required, login_user, logout_user
+
+from app.blueprints.access import add_form_error
+from app.extensions import db, limiter, login_manager
+from app.forms import LoginForm, PostForm, RegisterForm
+from app.services import ServiceError, accounts
+
+bp = Blueprint("auth", __name__)
+
+
+@login_manager.user_loader
+def load_user(session_id: str):
+    return accounts.load_session_user(session_id)
+
+
+def _safe_next(target: str | None) -> str:
+    """Only same-site relative paths are followed after login (no open redirect)."""
+    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+        return target
+    return url_for("progress.dashboard")
+
+
+def _login(user) -> None:
+    session.clear()  # a fresh session on login defeats session fixation
+    accounts.start_session(user)
+    db.session.commit()
+
+
+@bp.route("/register", methods=["GET", "POST"])
+def register():
+    if current_user.is_authenticated:
+        return redirect(url_for("progress.dashboard"))
+    form = RegisterForm()
+    if form.validate_on_submit():
+        try:
+            user = accounts.register_user(form.email.data, form.display_name.data, form.password.data)
+        except ServiceError as exc:
+            add_form_error(form, exc)
+        else:
+            _login(user)
+            login_user(user)
+            flash("Welcome! Your account is ready.", "success")
+            return redirect(url_for("progress.dashboard"))
+    return render_template("auth/register.html", form=form)
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"])
+def login():
+    if current_user.is_authenticated:
+        return redirect(url_for("progress.dashboard"))
+    form = LoginForm()
+    if form.validate_on_submit():
+        user = accounts.authenticate(form.email.data, form.password.data)
+        if user is None:
+            form.password.errors.append("Email or password is not right.")
+        else:
+            next_url = _safe_next(request.args.get("next"))
+            _login(user)
+            login_user(user, remember=form.remember.data)
+            return redirect(next_url)
+    return render_template("auth/login.html", form=form)
+
+
+@bp.route("/logout", methods=["POST"])
+@login_required
+def logout():
+    if PostForm().validate_on_submit():
+        accounts.end_session(current_user)
+        db.session.commit()
+        logout_user()
+        session.clear()
+        flash("You are logged out.", "info")
+    return redirect(url_for("auth.login"))

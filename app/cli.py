@@ -1,0 +1,126 @@
+"""Flask CLI: ``flask bank validate|import|export|diff``, ``flask users create``, ``flask demo seed``.
+
+The CLI calls the same services as the web app and commits once per command.
+"""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import click
+from flask import Flask
+from flask.cli import AppGroup
+
+import quizbank
+from app.extensions import db
+from app.services import ServiceError, accounts, banks, demo
+from quizbank.dump import write_bank
+
+bank_cli = AppGroup("bank", help="Validate, import, export and diff question banks.")
+users_cli = AppGroup("users", help="Manage accounts.")
+demo_cli = AppGroup("demo", help="Demo data.")
+
+
+def _load_or_exit(directory: str) -> quizbank.Bank:
+    try:
+        return quizbank.load_bank(directory)
+    except quizbank.BankError as exc:
+        for problem in exc.problems:
+            click.echo(str(problem), err=True)
+        click.echo(f"{len(exc.problems)} problem(s) found; nothing imported.", err=True)
+        sys.exit(1)
+
+
+@bank_cli.command("validate")
+@click.argument("directory", type=click.Path(exists=True, file_okay=False))
+def validate_command(directory: str) -> None:
+    """Check a bank folder; print file:line problems."""
+    bank = _load_or_exit(directory)
+    click.echo(f"{bank.id} {bank.version}: {len(bank.scenarios)} scenarios, {bank.question_count} questions - OK")
+
+
+@bank_cli.command("import")
+@click.argument(
+    "directory", type=click.Path(exists=True, file_okay=False), default=quizbank.BUNDLED_BANKS + "/peer-specialist"
+)
+def import_command(directory: str) -> None:
+    """Import a bank folder as a new release (a no-op when nothing changed)."""
+    bank = _load_or_exit(directory)
+    try:
+        report = banks.import_bank(bank)
+    except ServiceError as exc:
+        db.session.rollback()
+        click.echo(f"error: {exc}; nothing imported.", err=True)
+        sys.exit(1)
+    db.session.commit()
+    click.echo(report.summary())
+
+
+@bank_cli.command("diff")
+@click.argument("directory", type=click.Path(exists=True, file_okay=False))
+def diff_command(directory: str) -> None:
+    """Show what importing DIRECTORY would change against the latest release."""
+    bank = _load_or_exit(directory)
+    click.echo("\n".join(banks.diff_bank(bank).lines()))
+
+
+@bank_cli.command("export")
+@click.argument("slug")
+@click.argument("directory", type=click.Path(file_okay=False))
+@click.option("--version", "version", default=None, help="Release version (default: the latest).")
+def export_command(slug: str, directory: str, version: str | None) -> None:
+    """Write a release of bank SLUG to DIRECTORY in the YAML bank format."""
+    bank_row = banks.get_bank(slug)
+    releases = bank_row.releases if bank_row else []
+    release = next((r for r in reversed(releases) if version in (None, r.version)), None)
+    if release is None:
+        click.echo(f"error: no release {version or ''} of bank {slug!r}".replace("  ", " "), err=True)
+        sys.exit(1)
+    target = Path(directory)
+    if target.exists() and any(target.iterdir()):
+        click.echo(f"error: {directory} is not empty", err=True)
+        sys.exit(1)
+    write_bank(banks.release_to_bank(release), target)
+    click.echo(f"exported {slug} {release.version} to {directory}")
+
+
+@users_cli.command("create")
+@click.option("--email", required=True)
+@click.option("--name", required=True)
+@click.option("--password", prompt=True, hide_input=True, confirmation_prompt=True)
+@click.option("--admin", is_flag=True, help="Make a site administrator.")
+@click.option("--org", default=None, help="Organization slug to join (created if missing).")
+@click.option("--role", type=click.Choice(["learner", "trainer", "org_admin"]), default="learner")
+def create_user_command(email: str, name: str, password: str, admin: bool, org: str | None, role: str) -> None:
+    """Create an account, optionally with a role in an organization."""
+    try:
+        user = accounts.register_user(email, name, password, is_admin=admin)
+        if org:
+            accounts.add_membership(user, accounts.get_or_create_organization(org, org), role)
+    except ServiceError as exc:
+        db.session.rollback()
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    db.session.commit()
+    click.echo(f"created {user.email}")
+
+
+@demo_cli.command("seed")
+def seed_command() -> None:
+    """Create a demo organization, trainer, org admin and trainees with some history."""
+    try:
+        logins = demo.seed_demo()
+    except ServiceError as exc:
+        db.session.rollback()
+        click.echo(f"error: {exc}", err=True)
+        sys.exit(1)
+    db.session.commit()
+    click.echo(f"Demo logins (password for all: {demo.DEMO_PASSWORD}):")
+    for role, email in logins:
+        click.echo(f"  {role:<20} {email}")
+
+
+def register_cli(app: Flask) -> None:
+    for group in (bank_cli, users_cli, demo_cli):
+        app.cli.add_command(group)

@@ -1,0 +1,61 @@
+"""WTForms forms. Forms validate input; services enforce the rules."""
+
+from __future__ import annotations
+
+from flask_wtf import FlaskForm
+from wtforms import BooleanField, EmailField, PasswordField, RadioField, SelectField, StringField
+from wtforms.validators import DataRequired, Email, EqualTo, InputRequired, Length
+
+from app.services.accounts import MIN_PASSWORD_LENGTH
+from app.services.practice import PRACTICE_SIZES
+
+
+class LoginForm(FlaskForm):
+    email = EmailField("Email", validators=[DataRequired(), Length(max=254)])
+    password = PasswordField("Password", validators=[DataRequired()])
+    remember = BooleanField("Keep me logged in on this device")
+
+
+class RegisterForm(FlaskForm):
+    display_name = StringField("Display name", validators=[DataRequired(), Length(max=80)])
+    email = EmailField("Email", validators=[DataRequired(), Email(check_deliverability=False), Length(max=254)])
+    password = PasswordField(
+        "Password",
+        validators=[DataRequired(), Length(min=MIN_PASSWORD_LENGTH, max=200)],
+        description=f"At least {MIN_PASSWORD_LENGTH} characters.",
+    )
+    confirm = PasswordField("Repeat password", validators=[DataRequired(), EqualTo("password", "Passwords differ.")])
+
+
+class PostForm(FlaskForm):
+    """A form with no fields: a CSRF-protected button (log out, finish)."""
+
+
+class PracticeStartForm(FlaskForm):
+    domain = SelectField("Domain", choices=[])
+    tag = SelectField("Topic", choices=[])
+    count = SelectField(
+        "Number of questions",
+        choices=[(str(n), str(n)) for n in PRACTICE_SIZES],
+        default=str(PRACTICE_SIZES[1]),
+    )
+
+    @classmethod
+    def for_release(cls, domains: dict[str, str], tags: dict[str, str], **kwargs) -> PracticeStartForm:
+        form = cls(**kwargs)
+        form.domain.choices = [("", "Any domain")] + list(domains.items())
+        form.tag.choices = [("", "Any topic")] + sorted(tags.items(), key=lambda kv: kv[1].lower())
+        return form
+
+
+def answer_form(option_count: int, **kwargs) -> FlaskForm:
+    """A radio form whose values are positions in the shown order (never the answer key)."""
+
+    class AnswerForm(FlaskForm):
+        choice = RadioField(
+            "Your answer",
+            choices=[(str(i), str(i)) for i in range(option_count)],
+            validators=[InputRequired("Choose one of the options.")],
+        )
+
+    return AnswerForm(**kwargs)

@@ -1,0 +1,55 @@
+"""Demo data: an organization with a trainer, an org admin, a site admin and trainees with history."""
+
+from __future__ import annotations
+
+import random
+
+from flask import current_app
+
+from app.models import User
+from app.services import ServiceError, accounts, practice
+from app.services.banks import latest_release
+
+DEMO_PASSWORD = "practice-peer-2026"  # noqa: S105 - public demo accounts, printed by make run
+DEMO_ORG = ("Riverside Recovery Community", "riverside")
+DEMO_USERS = [
+    ("Site admin", "admin@example.org", "Alex Admin", None, True),
+    ("Organization admin", "orgadmin@example.org", "Olu Okafor", "org_admin", False),
+    ("Trainer", "trainer@example.org", "Teresa Lopez", "trainer", False),
+    ("Trainee", "trainee@example.org", "Sam Rivera", "learner", False),
+    ("Trainee", "jordan@example.org", "Jordan Lee", "learner", False),
+    ("Trainee", "priya@example.org", "Priya Natarajan", "learner", False),
+]
+# How well each demo trainee answers (chance of picking the key) and how many practice sets they did.
+DEMO_HISTORY = {"trainee@example.org": (0.75, 6), "jordan@example.org": (0.55, 3), "priya@example.org": (0.85, 8)}
+
+
+def seed_demo() -> list[tuple[str, str]]:
+    """Create the demo accounts and history; running it again changes nothing. Returns (role, email)."""
+    release = latest_release(current_app.config["DEFAULT_BANK"])
+    if release is None:
+        raise ServiceError("Import a bank first: flask bank import")
+    organization = accounts.get_or_create_organization(*DEMO_ORG)
+    for _, email, name, role, is_admin in DEMO_USERS:
+        if accounts.find_user(email) is not None:
+            continue
+        user = accounts.register_user(email, name, DEMO_PASSWORD, is_admin=is_admin)
+        if role:
+            accounts.add_membership(user, organization, role)
+        if email in DEMO_HISTORY:
+            _practice_history(user, release, *DEMO_HISTORY[email])
+    return [(label, email) for label, email, *_ in DEMO_USERS]
+
+
+def _practice_history(user: User, release, skill: float, sessions: int) -> None:
+    rng = random.Random(user.email)  # noqa: S311 - demo data
+    domains = list(release.domains)
+    for index in range(sessions):
+        attempt = practice.start_practice(
+            user, release, domain=domains[index % len(domains)], count=10, seed=rng.randrange(2**31)
+        )
+        for response in attempt.responses:
+            key = response.question_version.correct_index
+            wrong = [i for i in response.option_order if i != key]
+            choice = key if rng.random() < skill else rng.choice(wrong)
+            practice.answer(attempt, response.position, response.option_order.index(choice))

@@ -1,0 +1,198 @@
+"""The attempt engine for practice: draw questions, pin versions and option order, save answers once."""
+
+from __future__ import annotations
+
+import random
+import secrets
+from dataclasses import dataclass
+
+from sqlalchemy import func, select, update
+
+from app.extensions import db
+from app.models import Attempt, BankRelease, QuestionVersion, QuestionVersionTag, ReleaseItem, Response, User
+from app.models.base import utcnow
+from app.services import ServiceError
+
+PRACTICE_SIZES = (5, 10, 20)
+
+
+@dataclass(frozen=True)
+class AnswerResult:
+    """The response after an answer; ``counted`` is False when it had already been answered."""
+
+    response: Response
+    counted: bool
+
+
+def candidate_versions(release: BankRelease, domain: str | None, tag: str | None) -> list[QuestionVersion]:
+    """Question versions of a release, optionally narrowed to one domain and/or one tag."""
+    query = (
+        select(QuestionVersion)
+        .join(ReleaseItem, ReleaseItem.question_version_id == QuestionVersion.id)
+        .where(ReleaseItem.release_id == release.id)
+        .order_by(QuestionVersion.id)
+    )
+    if domain:
+        query = query.where(QuestionVersion.domain == domain)
+    if tag:
+        query = query.join(QuestionVersionTag).where(QuestionVersionTag.tag == tag)
+    return list(db.session.scalars(query))
+
+
+def times_seen(user: User) -> dict[int, int]:
+    """{question id: how many times this user has answered it}."""
+    rows = db.session.execute(
+        select(Response.question_id, func.count())
+        .join(Attempt)
+        .where(Attempt.user_id == user.id, Response.chosen_option.is_not(None))
+        .group_by(Response.question_id)
+    ).tuples()
+    return dict(rows.all())
+
+
+def draw(
+    candidates: list[QuestionVersion], seen: dict[int, int], count: int, rng: random.Random
+) -> list[QuestionVersion]:
+    """Pick ``count`` versions, least-seen first, ties broken by the seeded generator."""
+    keyed = [(seen.get(v.question_id, 0), rng.random(), v) for v in candidates]
+    keyed.sort(key=lambda item: (item[0], item[1]))
+    chosen = [v for _, _, v in keyed[:count]]
+    rng.shuffle(chosen)
+    return chosen
+
+
+def start_practice(
+    user: User,
+    release: BankRelease,
+    *,
+    domain: str | None = None,
+    tag: str | None = None,
+    count: int = 10,
+    seed: int | None = None,
+) -> Attempt:
+    """Start a practice attempt: draw questions, pin their versions and shuffle each option order."""
+    if domain and domain not in release.domains:
+        raise ServiceError("Choose a domain from the list.")
+    if tag and tag not in release.tags:
+        raise ServiceError("Choose a topic from the list.")
+    if count not in PRACTICE_SIZES:
+        raise ServiceError(f"Choose {', '.join(map(str, PRACTICE_SIZES))} questions.")
+    candidates = candidate_versions(release, domain, tag)
+    if not candidates:
+        raise ServiceError("No questions match that choice yet. Try another domain or topic.")
+    seed = secrets.randbelow(2**31) if seed is None else seed
+    rng = random.Random(seed)  # noqa: S311 - shuffling quiz items, not security
+    attempt = Attempt(user_id=user.id, release=release, mode="practice", domain=domain, tag=tag, seed=seed)
+    db.session.add(attempt)
+    for position, version in enumerate(draw(candidates, times_seen(user), count, rng), start=1):
+        order = list(range(len(version.options)))
+        rng.shuffle(order)
+        attempt.responses.append(
+            Response(
+                position=position,
+                question_id=version.question_id,
+                question_version=version,
+                option_order=order,
+            )
+        )
+    db.session.flush()
+    return attempt
+
+
+def get_attempt(attempt_id: int, user: User) -> Attempt | None:
+    """The user's own attempt with this id (None for another user's or a missing one)."""
+    attempt = db.session.get(Attempt, attempt_id)
+    return attempt if attempt is not None and attempt.user_id == user.id else None
+
+
+def get_response(attempt: Attempt, position: int) -> Response | None:
+    return next((r for r in attempt.responses if r.position == position), None)
+
+
+def next_unanswered(attempt: Attempt) -> Response | None:
+    return next((r for r in attempt.responses if not r.is_answered), None)
+
+
+def answer(attempt: Attempt, position: int, shown_choice: int) -> AnswerResult:
+    """Save the answer to one question exactly once; a repeat or stale submit changes nothing.
+
+    ``shown_choice`` is the 0-based place of the option in the order the learner saw.
+    """
+    response = get_response(attempt, position)
+    if response is None:
+        raise ServiceError("That question is not part of this attempt.")
+    if response.is_answered:
+        return AnswerResult(response, counted=False)
+    if attempt.is_submitted:
+        raise ServiceError("This attempt is already finished; answers can no longer be changed.")
+    if not 0 <= shown_choice < len(response.option_order):
+        raise ServiceError("Choose one of the options.")
+    chosen = response.option_order[shown_choice]
+    correct = chosen == response.question_version.correct_index
+    saved = db.session.execute(
+        update(Response)
+        .where(Response.id == response.id, Response.chosen_option.is_(None))
+        .values(chosen_option=chosen, correct=correct, answered_at=utcnow())
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    db.session.refresh(response)
+    if saved and next_unanswered(attempt) is None:
+        finish(attempt)
+    return AnswerResult(response, counted=bool(saved))
+
+
+def finish(attempt: Attempt) -> bool:
+    """Submit the attempt; True only for the call that actually submitted it."""
+    submitted = db.session.execute(
+        update(Attempt)
+        .where(Attempt.id == attempt.id, Attempt.submitted_at.is_(None))
+        .values(submitted_at=utcnow())
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    db.session.refresh(attempt)
+    return bool(submitted)
+
+
+@dataclass(frozen=True)
+class DomainScore:
+    domain: str
+    name: str
+    answered: int
+    correct: int
+
+    @property
+    def share(self) -> float:
+        return self.correct / self.answered if self.answered else 0.0
+
+
+@dataclass(frozen=True)
+class AttemptSummary:
+    total: int
+    answered: int
+    correct: int
+    by_domain: list[DomainScore]
+
+    @property
+    def share(self) -> float:
+        return self.correct / self.answered if self.answered else 0.0
+
+
+def summarise(attempt: Attempt) -> AttemptSummary:
+    """Score an attempt overall and per domain."""
+    per_domain: dict[str, list[int]] = {}
+    for response in attempt.responses:
+        if response.is_answered:
+            tally = per_domain.setdefault(response.question_version.domain, [0, 0])
+            tally[0] += 1
+            tally[1] += int(bool(response.correct))
+    by_domain = [
+        DomainScore(domain, name, *per_domain[domain])
+        for domain, name in attempt.release.domains.items()
+        if domain in per_domain
+    ]
+    return AttemptSummary(
+        total=len(attempt.responses),
+        answered=sum(s.answered for s in by_domain),
+        correct=sum(s.correct for s in by_domain),
+        by_domain=by_domain,
+    )

@@ -1,0 +1,91 @@
+"""A learner's progress: per-domain accuracy and coverage of the current release."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from sqlalchemy import Integer, cast, distinct, func, select
+
+from app.extensions import db
+from app.models import Attempt, BankRelease, QuestionVersion, Response, User
+from app.services.banks import release_counts_by_domain
+
+
+@dataclass(frozen=True)
+class DomainProgress:
+    domain: str
+    name: str
+    answered: int
+    correct: int
+    seen: int
+    total: int
+
+    @property
+    def accuracy(self) -> float:
+        return self.correct / self.answered if self.answered else 0.0
+
+    @property
+    def coverage(self) -> float:
+        return min(self.seen / self.total, 1.0) if self.total else 0.0
+
+
+def domain_progress(user: User, release: BankRelease) -> list[DomainProgress]:
+    """Answers, correct answers and distinct questions seen per domain, in the release's domain order."""
+    rows = db.session.execute(
+        select(
+            QuestionVersion.domain,
+            func.count(),
+            func.coalesce(func.sum(cast(Response.correct, Integer)), 0),
+            func.count(distinct(Response.question_id)),
+        )
+        .select_from(Response)
+        .join(Attempt, Attempt.id == Response.attempt_id)
+        .join(QuestionVersion, QuestionVersion.id == Response.question_version_id)
+        .where(Attempt.user_id == user.id, Response.chosen_option.is_not(None))
+        .group_by(QuestionVersion.domain)
+    ).tuples()
+    stats = {domain: (answered, int(correct), seen) for domain, answered, correct, seen in rows}
+    totals = release_counts_by_domain(release)
+    return [
+        DomainProgress(domain, name, *stats.get(domain, (0, 0, 0)), totals.get(domain, 0))
+        for domain, name in release.domains.items()
+    ]
+
+
+def recent_attempts(user: User, limit: int = 10) -> list[Attempt]:
+    """The user's latest attempts, newest first."""
+    return list(
+        db.session.scalars(select(Attempt).where(Attempt.user_id == user.id).order_by(Attempt.id.desc()).limit(limit))
+    )
+
+
+@dataclass(frozen=True)
+class LearnerSummary:
+    user: User
+    role: str
+    answered: int
+    correct: int
+    last_active: object
+
+    @property
+    def accuracy(self) -> float:
+        return self.correct / self.answered if self.answered else 0.0
+
+
+def organization_learners(organization) -> list[LearnerSummary]:
+    """Every member of an organization with answers, accuracy and last activity (one grouped query)."""
+    members = {m.user_id: m for m in organization.memberships}
+    rows = db.session.execute(
+        select(
+            Attempt.user_id,
+            func.count(Response.id),
+            func.coalesce(func.sum(cast(Response.correct, Integer)), 0),
+            func.max(Response.answered_at),
+        )
+        .join(Response, Response.attempt_id == Attempt.id)
+        .where(Attempt.user_id.in_(members), Response.chosen_option.is_not(None))
+        .group_by(Attempt.user_id)
+    ).tuples()
+    stats = {user_id: (answered, int(correct), last) for user_id, answered, correct, last in rows}
+    summaries = [LearnerSummary(m.user, m.role, *stats.get(user_id, (0, 0, None))) for user_id, m in members.items()]
+    return sorted(summaries, key=lambda s: (s.role != "learner", s.user.display_name.lower()))
