@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from flask_wtf import FlaskForm
 from wtforms import BooleanField, EmailField, PasswordField, RadioField, SelectField, StringField
+from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Email, EqualTo, InputRequired, Length
 
 from app.services.accounts import MIN_PASSWORD_LENGTH
@@ -36,15 +37,16 @@ class PracticeStartForm(FlaskForm):
     tag = SelectField("Topic", choices=[])
     count = SelectField(
         "Number of questions",
-        choices=[(str(n), str(n)) for n in PRACTICE_SIZES],
+        choices=[SelectChoice(str(n)) for n in PRACTICE_SIZES],
         default=str(PRACTICE_SIZES[1]),
     )
 
     @classmethod
     def for_release(cls, domains: dict[str, str], tags: dict[str, str], **kwargs) -> PracticeStartForm:
         form = cls(**kwargs)
-        form.domain.choices = [("", "Any domain")] + list(domains.items())
-        form.tag.choices = [("", "Any topic")] + sorted(tags.items(), key=lambda kv: kv[1].lower())
+        form.domain.choices = [SelectChoice("", "Any domain")] + [SelectChoice(k, v) for k, v in domains.items()]
+        by_label = sorted(tags.items(), key=lambda kv: kv[1].lower())
+        form.tag.choices = [SelectChoice("", "Any topic")] + [SelectChoice(k, v) for k, v in by_label]
         return form
 
 
@@ -54,7 +56,7 @@ def answer_form(option_count: int, **kwargs) -> FlaskForm:
     class AnswerForm(FlaskForm):
         choice = RadioField(
             "Your answer",
-            choices=[(str(i), str(i)) for i in range(option_count)],
+            choices=[SelectChoice(str(i)) for i in range(option_count)],
             validators=[InputRequired("Choose one of the options.")],
         )
 

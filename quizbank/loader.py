@@ -264,13 +264,16 @@ def _load_track(f: _File, manifest: dict) -> Track | None:
     f.check_keys(readiness, READINESS_KEYS, (), "readiness")
     blueprint: dict[str, float] = {}
     raw_blueprint = f.mapping(data, "blueprint")
+    total = 0.0
     for domain in raw_blueprint:
+        weight = f.number(raw_blueprint, domain, float, 0.0, 1.0)
+        total += weight
         if domain not in manifest["domains"]:
             f.error(raw_blueprint.line_of(domain), f"blueprint names unknown domain {domain!r}")
         else:
-            blueprint[domain] = f.number(raw_blueprint, domain, float, 0.0, 1.0)
-    if blueprint and abs(sum(blueprint.values()) - 1.0) > 1e-6:
-        f.error(data.line_of("blueprint"), f"blueprint weights must sum to 1.0, got {sum(blueprint.values()):.3f}")
+            blueprint[domain] = weight
+    if blueprint and abs(total - 1.0) > 1e-6:
+        f.error(data.line_of("blueprint"), f"blueprint weights must sum to 1.0, got {total:.3f}")
     return Track(
         id=f.slug(data, "id"),
         title=f.text(data, "title"),

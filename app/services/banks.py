@@ -54,7 +54,7 @@ def release_hashes(release: BankRelease | None) -> dict[str, str]:
         .join(ReleaseItem, ReleaseItem.question_version_id == QuestionVersion.id)
         .where(ReleaseItem.release_id == release.id)
     )
-    return dict(rows.tuples().all())
+    return dict(rows.all())
 
 
 def diff_bank(bank: quizbank.Bank) -> BankDiff:
@@ -156,7 +156,7 @@ def release_to_bank(release: BankRelease) -> quizbank.Bank:
         .join(ReleaseItem, ReleaseItem.question_version_id == QuestionVersion.id)
         .where(ReleaseItem.release_id == release.id)
         .order_by(Question.stable_id)
-    ).tuples()
+    )
     by_scenario: dict[str, list[tuple[str, dict]]] = {}
     for stable_id, content in rows:
         by_scenario.setdefault(content["scenario_id"], []).append((stable_id, content))
@@ -193,7 +193,7 @@ def release_counts_by_domain(release: BankRelease) -> dict[str, int]:
         .join(ReleaseItem, ReleaseItem.question_version_id == QuestionVersion.id)
         .where(ReleaseItem.release_id == release.id)
         .group_by(QuestionVersion.domain)
-    ).tuples()
+    )
     return dict(rows.all())
 
 

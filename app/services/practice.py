@@ -46,7 +46,7 @@ def times_seen(user: User) -> dict[int, int]:
         .join(Attempt)
         .where(Attempt.user_id == user.id, Response.chosen_option.is_not(None))
         .group_by(Response.question_id)
-    ).tuples()
+    )
     return dict(rows.all())
 
 

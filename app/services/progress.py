@@ -43,7 +43,7 @@ def domain_progress(user: User, release: BankRelease) -> list[DomainProgress]:
         .join(QuestionVersion, QuestionVersion.id == Response.question_version_id)
         .where(Attempt.user_id == user.id, Response.chosen_option.is_not(None))
         .group_by(QuestionVersion.domain)
-    ).tuples()
+    )
     stats = {domain: (answered, int(correct), seen) for domain, answered, correct, seen in rows}
     totals = release_counts_by_domain(release)
     return [
@@ -85,7 +85,7 @@ def organization_learners(organization) -> list[LearnerSummary]:
         .join(Response, Response.attempt_id == Attempt.id)
         .where(Attempt.user_id.in_(members), Response.chosen_option.is_not(None))
         .group_by(Attempt.user_id)
-    ).tuples()
+    )
     stats = {user_id: (answered, int(correct), last) for user_id, answered, correct, last in rows}
     summaries = [LearnerSummary(m.user, m.role, *stats.get(user_id, (0, 0, None))) for user_id, m in members.items()]
     return sorted(summaries, key=lambda s: (s.role != "learner", s.user.display_name.lower()))
