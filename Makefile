@@ -35,7 +35,7 @@ test-pg: install
 	TEST_DATABASE_URL=postgresql+psycopg://postgres@127.0.0.1:5432/test $(BIN)/pytest
 
 bench: install
-	$(BIN)/python -m bench
+	BENCH_DATABASE_URL=$${BENCH_DATABASE_URL-postgresql+psycopg://postgres@127.0.0.1:5432/test} $(BIN)/python -m bench
 
 lint: install
 	$(BIN)/ruff check .

@@ -32,7 +32,11 @@ class DuplicateKeyError(yaml.MarkedYAMLError):
     """A mapping repeats a key (plain YAML would silently keep the last one)."""
 
 
-class _LineLoader(yaml.SafeLoader):
+# libyaml's parser when present (about 5x faster); the constructors below are the same either way.
+_SafeBase = getattr(yaml, "CSafeLoader", yaml.SafeLoader)
+
+
+class _LineLoader(_SafeBase):
     pass
 
 
@@ -67,4 +71,4 @@ _LineLoader.add_constructor(yaml.resolver.BaseResolver.DEFAULT_SEQUENCE_TAG, _co
 
 def load_yaml(text: str) -> Any:
     """Parse YAML text into LineDict/LineList/scalars. Raises yaml.YAMLError with a mark."""
-    return yaml.load(text, Loader=_LineLoader)  # noqa: S506 - _LineLoader derives from SafeLoader
+    return yaml.load(text, Loader=_LineLoader)  # noqa: S506 - _LineLoader derives from (C)SafeLoader

@@ -7,6 +7,7 @@ import secrets
 from dataclasses import dataclass
 
 from sqlalchemy import func, select, update
+from sqlalchemy.orm import selectinload
 
 from app.extensions import db
 from app.models import Attempt, BankRelease, QuestionVersion, QuestionVersionTag, ReleaseItem, Response, User
@@ -101,7 +102,9 @@ def start_practice(
 
 def get_attempt(attempt_id: int, user: User) -> Attempt | None:
     """The user's own attempt with this id (None for another user's or a missing one)."""
-    attempt = db.session.get(Attempt, attempt_id)
+    attempt = db.session.get(
+        Attempt, attempt_id, options=[selectinload(Attempt.responses).selectinload(Response.question_version)]
+    )
     return attempt if attempt is not None and attempt.user_id == user.id else None
 
 

@@ -1,0 +1,1 @@
+"""Benchmarks: figures to report, never assertions. Run with `make bench`."""
