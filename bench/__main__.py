@@ -17,7 +17,7 @@ from sqlalchemy.engine import make_url
 import quizbank
 from app import create_app
 from app.extensions import db
-from app.services import accounts, banks, practice
+from app.services import accounts, banks
 
 BANK = Path(quizbank.BUNDLED_BANKS) / "peer-specialist"
 
