@@ -2,18 +2,22 @@
 
 from app.models.attempt import Attempt, Response
 from app.models.bank import Bank, BankRelease, Question, QuestionVersion, QuestionVersionTag, ReleaseItem
+from app.models.progress import Certificate, ReadinessSnapshot, ReviewCard
 from app.models.user import Membership, Organization, User
 
 __all__ = [
     "Attempt",
     "Bank",
     "BankRelease",
+    "Certificate",
     "Membership",
     "Organization",
     "Question",
     "QuestionVersion",
     "QuestionVersionTag",
+    "ReadinessSnapshot",
     "ReleaseItem",
     "Response",
+    "ReviewCard",
     "User",
 ]

@@ -23,6 +23,9 @@ class Attempt(db.Model):
     started_at: Mapped[datetime] = mapped_column(default=utcnow)
     deadline_at: Mapped[datetime | None]
     submitted_at: Mapped[datetime | None]
+    track: Mapped[str | None] = mapped_column(String(64))
+    score: Mapped[float | None]
+    passed: Mapped[bool | None]
 
     release: Mapped[BankRelease] = relationship()
     responses: Mapped[list[Response]] = relationship(
@@ -35,6 +38,10 @@ class Attempt(db.Model):
 
     @property
     def title(self) -> str:
+        if self.mode == "exam":
+            return next((t["title"] for t in self.release.tracks if t["id"] == self.track), "Mock exam")
+        if self.mode == "review":
+            return "Spaced review"
         if self.domain:
             return self.release.domains.get(self.domain, self.domain)
         if self.tag:

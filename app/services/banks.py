@@ -221,3 +221,11 @@ def release_versions(release: BankRelease) -> list[QuestionVersion]:
 
 def get_question(bank: Bank, stable_id: str) -> Question | None:
     return db.session.scalar(select(Question).where(Question.bank_id == bank.id, Question.stable_id == stable_id))
+
+
+def get_track(release: BankRelease, track_id: str | None = None) -> dict | None:
+    """A certification track of a release (the first one when no id is given), as stored in its manifest."""
+    tracks = release.tracks
+    if track_id is None:
+        return tracks[0] if tracks else None
+    return next((t for t in tracks if t["id"] == track_id), None)
