@@ -49,9 +49,9 @@ def _init_extensions(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from app.blueprints import admin, auth, author, org, practice, progress
+    from app.blueprints import admin, auth, author, certificates, exams, org, practice, progress
 
-    for module in (auth, practice, progress, author, org, admin):
+    for module in (auth, practice, exams, progress, author, org, admin, certificates):
         app.register_blueprint(module.bp)
 
 

@@ -14,12 +14,13 @@ from flask.cli import AppGroup
 
 import quizbank
 from app.extensions import db
-from app.services import ServiceError, accounts, banks, demo
+from app.services import ServiceError, accounts, banks, demo, exams
 from quizbank.dump import write_bank
 
 bank_cli = AppGroup("bank", help="Validate, import, export and diff question banks.")
 users_cli = AppGroup("users", help="Manage accounts.")
 demo_cli = AppGroup("demo", help="Demo data.")
+exams_cli = AppGroup("exams", help="Mock exam maintenance.")
 
 
 def _load_or_exit(directory: str) -> quizbank.Bank:
@@ -121,6 +122,14 @@ def seed_command() -> None:
         click.echo(f"  {role:<20} {email}")
 
 
+@exams_cli.command("expire")
+def expire_command() -> None:
+    """Submit every mock exam whose deadline has passed (run from cron; pages also do it lazily)."""
+    count = exams.expire_due()
+    db.session.commit()
+    click.echo(f"{count} exam(s) submitted")
+
+
 def register_cli(app: Flask) -> None:
-    for group in (bank_cli, users_cli, demo_cli):
+    for group in (bank_cli, users_cli, demo_cli, exams_cli):
         app.cli.add_command(group)

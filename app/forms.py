@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 from flask_wtf import FlaskForm
-from wtforms import BooleanField, EmailField, PasswordField, RadioField, SelectField, StringField
+from wtforms import BooleanField, EmailField, HiddenField, PasswordField, RadioField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Email, EqualTo, InputRequired, Length
+from wtforms.validators import DataRequired, Email, EqualTo, InputRequired, Length, Optional
 
 from app.services.accounts import MIN_PASSWORD_LENGTH
 from app.services.practice import PRACTICE_SIZES
@@ -50,14 +50,19 @@ class PracticeStartForm(FlaskForm):
         return form
 
 
-def answer_form(option_count: int, **kwargs) -> FlaskForm:
-    """A radio form whose values are positions in the shown order (never the answer key)."""
+def answer_form(option_count: int, *, required: bool = True, **kwargs) -> FlaskForm:
+    """A radio form whose values are positions in the shown order (never the answer key).
+
+    Exams may move on without answering (``required=False``); practice needs an answer.
+    """
+    presence = InputRequired("Choose one of the options.") if required else Optional()
 
     class AnswerForm(FlaskForm):
         choice = RadioField(
             "Your answer",
             choices=[SelectChoice(str(i)) for i in range(option_count)],
-            validators=[InputRequired("Choose one of the options.")],
+            validators=[presence],
         )
+        go = HiddenField()
 
     return AnswerForm(**kwargs)

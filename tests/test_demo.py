@@ -51,4 +51,4 @@ def test_demo_trainee_can_log_in_and_sees_progress(app, client, mini_release):
     assert login(client, "trainee@example.org", DEMO_PASSWORD).status_code == 302
     html = client.get("/").get_data(as_text=True)
     assert "Hello, Sam Rivera" in html
-    assert "Recent practice" in html and "finished" in html
+    assert "Recent activity" in html and "finished" in html

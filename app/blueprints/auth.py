@@ -19,8 +19,18 @@ def load_user(session_id: str):
 
 
 def _safe_next(target: str | None) -> str:
-    """Only same-site relative paths are followed after login (no open redirect)."""
-    if target and target.startswith("/") and not target.startswith("//") and "\\" not in target:
+    """Only same-site relative paths are followed after login (no open redirect).
+
+    Whitespace and control characters are refused: URL parsers drop tabs and newlines, so ``/<TAB>/evil``
+    would leave as ``//evil``, and a newline cannot go into the Location header at all.
+    """
+    if (
+        target
+        and target.startswith("/")
+        and not target.startswith("//")
+        and "\\" not in target
+        and not any(ch.isspace() or not ch.isprintable() for ch in target)
+    ):
         return target
     return url_for("progress.dashboard")
 

@@ -23,7 +23,7 @@ def _release_or_404():
 
 def _attempt_or_404(attempt_id: int):
     attempt = practice.get_attempt(attempt_id, current_user)
-    if attempt is None or attempt.mode != "practice":
+    if attempt is None or attempt.mode not in ("practice", "review"):
         abort(404)
     return attempt
 
@@ -48,6 +48,21 @@ def start():
             db.session.commit()
             return redirect(url_for(".question", attempt_id=attempt.id, position=1))
     return render_template("practice/start.html", form=form, release=release)
+
+
+@bp.route("/review", methods=["POST"])
+@login_required
+def start_review():
+    release = _release_or_404()
+    if not PostForm().validate_on_submit():
+        abort(400)
+    try:
+        attempt = practice.start_review(current_user, release)
+    except ServiceError as exc:
+        flash(str(exc), "info")
+        return redirect(url_for("progress.dashboard"))
+    db.session.commit()
+    return redirect(url_for(".question", attempt_id=attempt.id, position=1))
 
 
 @bp.route("/<int:attempt_id>")

@@ -15,8 +15,9 @@ from app.models.user import ROLES
 from app.services import ServiceError
 
 MIN_PASSWORD_LENGTH = 10
-# Compared against when the email is unknown, so a failed login takes as long either way.
-_DUMMY_HASH = generate_password_hash("not-a-real-password", method="pbkdf2:sha256:1000")
+# Compared against when the email is unknown, so a failed login takes as long either way
+# (one per hash method, made with the configured method: a cheap dummy would reveal unknown emails).
+_DUMMY_HASHES: dict[str, str] = {}
 
 
 def normalise_email(email: str) -> str:
@@ -50,11 +51,18 @@ def register_user(email: str, display_name: str, password: str, *, is_admin: boo
     return user
 
 
+def _dummy_hash() -> str:
+    method = current_app.config["PASSWORD_HASH_METHOD"]
+    if method not in _DUMMY_HASHES:
+        _DUMMY_HASHES[method] = generate_password_hash("not-a-real-password", method=method)
+    return _DUMMY_HASHES[method]
+
+
 def authenticate(email: str, password: str) -> User | None:
     """The active user with this email and password, or None."""
     user = find_user(email)
     if user is None:
-        check_password_hash(_DUMMY_HASH, password)
+        check_password_hash(_dummy_hash(), password)
         return None
     if not check_password_hash(user.password_hash, password) or not user.is_active:
         return None

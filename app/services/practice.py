@@ -5,6 +5,7 @@ from __future__ import annotations
 import random
 import secrets
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import func, select, update
 from sqlalchemy.orm import selectinload
@@ -12,7 +13,8 @@ from sqlalchemy.orm import selectinload
 from app.extensions import db
 from app.models import Attempt, BankRelease, QuestionVersion, QuestionVersionTag, ReleaseItem, Response, User
 from app.models.base import utcnow
-from app.services import ServiceError
+from app.services import ServiceError, readiness, scheduler
+from app.services.banks import get_track
 
 PRACTICE_SIZES = (5, 10, 20)
 
@@ -83,18 +85,29 @@ def start_practice(
         raise ServiceError("No questions match that choice yet. Try another domain or topic.")
     seed = secrets.randbelow(2**31) if seed is None else seed
     rng = random.Random(seed)  # noqa: S311 - shuffling quiz items, not security
-    attempt = Attempt(user_id=user.id, release=release, mode="practice", domain=domain, tag=tag, seed=seed)
+    chosen = draw(candidates, times_seen(user), count, rng)
+    return create_attempt(user, release, chosen, mode="practice", seed=seed, rng=rng, domain=domain, tag=tag)
+
+
+def create_attempt(
+    user: User,
+    release: BankRelease,
+    versions: list[QuestionVersion],
+    *,
+    mode: str,
+    seed: int,
+    rng: random.Random | None = None,
+    **fields,
+) -> Attempt:
+    """An attempt pinning these question versions, each with its own shuffled option order."""
+    rng = rng or random.Random(seed)  # noqa: S311 - shuffling quiz items, not security
+    attempt = Attempt(user_id=user.id, release=release, mode=mode, seed=seed, **fields)
     db.session.add(attempt)
-    for position, version in enumerate(draw(candidates, times_seen(user), count, rng), start=1):
+    for position, version in enumerate(versions, start=1):
         order = list(range(len(version.options)))
         rng.shuffle(order)
         attempt.responses.append(
-            Response(
-                position=position,
-                question_id=version.question_id,
-                question_version=version,
-                option_order=order,
-            )
+            Response(position=position, question_id=version.question_id, question_version=version, option_order=order)
         )
     db.session.flush()
     return attempt
@@ -139,21 +152,39 @@ def answer(attempt: Attempt, position: int, shown_choice: int) -> AnswerResult:
         .execution_options(synchronize_session=False)
     ).rowcount
     db.session.refresh(response)
-    if saved and next_unanswered(attempt) is None:
-        finish(attempt)
+    if saved:
+        scheduler.record_outcome(attempt.user_id, response.question_version, correct, response.answered_at)
+        if next_unanswered(attempt) is None:
+            finish(attempt)
     return AnswerResult(response, counted=bool(saved))
 
 
 def finish(attempt: Attempt) -> bool:
-    """Submit the attempt; True only for the call that actually submitted it."""
+    """Submit the attempt; True only for the call that actually submitted it.
+
+    A finished practice or review adds a point to the learner's readiness history.
+    """
+    now = utcnow()
     submitted = db.session.execute(
         update(Attempt)
         .where(Attempt.id == attempt.id, Attempt.submitted_at.is_(None))
-        .values(submitted_at=utcnow())
+        .values(submitted_at=now)
         .execution_options(synchronize_session=False)
     ).rowcount
     db.session.refresh(attempt)
+    track = get_track(attempt.release)
+    if submitted and track is not None and any(r.is_answered for r in attempt.responses):
+        user = db.session.get(User, attempt.user_id)
+        readiness.record_snapshot(user, attempt.release, track, attempt=attempt, now=now)
     return bool(submitted)
+
+
+def start_review(user: User, release: BankRelease, now: datetime | None = None, limit: int = 20) -> Attempt:
+    """A review session of the learner's due item families (one question each, feedback after each)."""
+    versions = scheduler.pick_review_versions(user.id, release, now or utcnow(), limit)
+    if not versions:
+        raise ServiceError("Nothing is due for review. Missed questions come back here on a schedule.")
+    return create_attempt(user, release, versions, mode="review", seed=secrets.randbelow(2**31))
 
 
 @dataclass(frozen=True)

@@ -1,0 +1,249 @@
+"""Mock exams: a seeded form drawn to the track blueprint, a server-side deadline, exactly-once submit.
+
+Concurrency: answers and submit both take the attempt's row lock (``FOR UPDATE`` on PostgreSQL) and
+guard their UPDATE statements with the attempt's state, so a late tab, a double click or two tabs can
+never save an answer after submission or submit (and score) twice. SQLite serialises writers, and
+the guarded statements keep it correct there too.
+"""
+
+from __future__ import annotations
+
+import random
+import secrets
+from collections import defaultdict
+from dataclasses import dataclass
+from datetime import datetime, timedelta
+
+from sqlalchemy import exists, select, update
+
+from app.extensions import db
+from app.models import Attempt, BankRelease, QuestionVersion, Response, User
+from app.models.base import utcnow
+from app.services import ServiceError, readiness, scheduler
+from app.services.practice import candidate_versions, create_attempt, draw, times_seen
+
+
+def allocate(length: int, blueprint: dict[str, float], available: dict[str, int] | None = None) -> dict[str, int]:
+    """Questions per domain: largest-remainder rounding of weight x length, capped by what is available.
+
+    A domain short of questions gives its remaining places to the others in blueprint order.
+    """
+    raw = {d: w * length for d, w in blueprint.items()}
+    counts = {d: int(v) for d, v in raw.items()}
+    by_remainder = sorted(blueprint, key=lambda d: (-(raw[d] - counts[d]), list(blueprint).index(d)))
+    for domain in by_remainder[: length - sum(counts.values())]:
+        counts[domain] += 1
+    if available is None:
+        return counts
+    capped = {d: min(n, available.get(d, 0)) for d, n in counts.items()}
+    shortfall = length - sum(capped.values())
+    for domain in blueprint:
+        extra = min(shortfall, available.get(domain, 0) - capped[domain])
+        capped[domain] += extra
+        shortfall -= extra
+    return capped
+
+
+def open_exam(user: User, track_id: str) -> Attempt | None:
+    """The learner's unsubmitted exam on this track, if any."""
+    return db.session.scalar(
+        select(Attempt)
+        .where(
+            Attempt.user_id == user.id,
+            Attempt.mode == "exam",
+            Attempt.track == track_id,
+            Attempt.submitted_at.is_(None),
+        )
+        .order_by(Attempt.id.desc())
+        .limit(1)
+    )
+
+
+def draw_exam_form(
+    user: User, release: BankRelease, track: dict, rng: random.Random
+) -> list[QuestionVersion]:
+    """The exam's questions: per-domain counts from the blueprint, unseen items first, then shuffled."""
+    by_domain: dict[str, list[QuestionVersion]] = defaultdict(list)
+    for version in candidate_versions(release, None, None):
+        by_domain[version.domain].append(version)
+    counts = allocate(track["exam"]["length"], track["blueprint"], {d: len(v) for d, v in by_domain.items()})
+    seen = times_seen(user)
+    form = [v for domain in track["blueprint"] for v in draw(by_domain[domain], seen, counts[domain], rng)]
+    rng.shuffle(form)
+    return form
+
+
+def start_exam(
+    user: User, release: BankRelease, track: dict, now: datetime | None = None, seed: int | None = None
+) -> Attempt:
+    """Resume the learner's open exam on this track, or start a new timed one.
+
+    The same seed, release and history always give the same form and option orders.
+    """
+    now = now or utcnow()
+    current = open_exam(user, track["id"])
+    if current is not None:
+        if not is_expired(current, now):
+            return current
+        submit(current, now)
+    seed = secrets.randbelow(2**31) if seed is None else seed
+    rng = random.Random(seed)  # noqa: S311 - shuffling exam items, not security
+    form = draw_exam_form(user, release, track, rng)
+    if not form:
+        raise ServiceError("This bank has no questions for the exam yet.")
+    return create_attempt(
+        user,
+        release,
+        form,
+        mode="exam",
+        seed=seed,
+        rng=rng,
+        track=track["id"],
+        started_at=now,
+        deadline_at=now + timedelta(minutes=track["exam"]["time_limit_minutes"]),
+    )
+
+
+def is_expired(attempt: Attempt, now: datetime | None = None) -> bool:
+    return attempt.deadline_at is not None and (now or utcnow()) >= attempt.deadline_at
+
+
+def seconds_left(attempt: Attempt, now: datetime | None = None) -> int:
+    if attempt.deadline_at is None:
+        return 0
+    return max(0, int((attempt.deadline_at - (now or utcnow())).total_seconds()))
+
+
+def _lock(attempt: Attempt) -> datetime | None:
+    """Take the attempt's row lock and return its committed submitted_at."""
+    return db.session.execute(
+        select(Attempt.submitted_at).where(Attempt.id == attempt.id).with_for_update()
+    ).scalar_one()
+
+
+def save_answer(attempt: Attempt, position: int, shown_choice: int, now: datetime | None = None) -> str:
+    """Save (or change) an exam answer before the deadline.
+
+    Returns "saved", or "submitted" if the exam was already submitted, or "expired" if time ran
+    out (the exam is then submitted with the answers saved before the deadline).
+    """
+    response = next((r for r in attempt.responses if r.position == position), None)
+    if response is None:
+        raise ServiceError("That question is not part of this exam.")
+    if not 0 <= shown_choice < len(response.option_order):
+        raise ServiceError("Choose one of the options.")
+    if _lock(attempt) is not None:
+        return "submitted"
+    now = now or utcnow()  # read after the lock: a save that waited on a submit is judged as of now
+    if is_expired(attempt, now):
+        submit(attempt, now)
+        return "expired"
+    chosen = response.option_order[shown_choice]
+    still_open = exists().where(
+        Attempt.id == attempt.id, Attempt.submitted_at.is_(None), Attempt.deadline_at > now
+    )
+    saved = db.session.execute(
+        update(Response)
+        .where(Response.id == response.id, still_open)
+        .values(chosen_option=chosen, correct=chosen == response.question_version.correct_index, answered_at=now)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    db.session.refresh(response)
+    return "saved" if saved else "submitted"
+
+
+def submit(attempt: Attempt, now: datetime | None = None) -> bool:
+    """Submit and score the exam exactly once; True only for the call that submitted it.
+
+    An expired exam is stamped with its deadline, not the later moment it was noticed.
+    """
+    _lock(attempt)
+    now = now or utcnow()
+    stamp = min(now, attempt.deadline_at) if attempt.deadline_at else now
+    submitted = db.session.execute(
+        update(Attempt)
+        .where(Attempt.id == attempt.id, Attempt.submitted_at.is_(None))
+        .values(submitted_at=stamp)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    db.session.refresh(attempt)
+    if not submitted:
+        return False
+    db.session.scalars(
+        select(Response).where(Response.attempt_id == attempt.id).execution_options(populate_existing=True)
+    ).all()
+    _score(attempt)
+    _after_submit(attempt, now)
+    db.session.flush()
+    return True
+
+
+def _score(attempt: Attempt) -> None:
+    track = next(t for t in attempt.release.tracks if t["id"] == attempt.track)
+    total = len(attempt.responses)
+    correct = sum(1 for r in attempt.responses if r.correct)
+    attempt.score = correct / total if total else 0.0
+    attempt.passed = attempt.score >= track["exam"]["cut_score"] - 1e-9
+
+
+def _after_submit(attempt: Attempt, now: datetime) -> None:
+    """Feed the finished exam to spaced repetition and the readiness history."""
+    for response in attempt.responses:
+        if response.is_answered:
+            scheduler.record_outcome(attempt.user_id, response.question_version, bool(response.correct), now)
+    track = next(t for t in attempt.release.tracks if t["id"] == attempt.track)
+    user = db.session.get(User, attempt.user_id)
+    readiness.record_snapshot(user, attempt.release, track, attempt=attempt, now=now)
+
+
+def expire_due(now: datetime | None = None, user: User | None = None) -> int:
+    """Submit every exam whose deadline has passed (optionally only one learner's); returns how many."""
+    now = now or utcnow()
+    query = select(Attempt).where(
+        Attempt.mode == "exam", Attempt.submitted_at.is_(None), Attempt.deadline_at <= now
+    )
+    if user is not None:
+        query = query.where(Attempt.user_id == user.id)
+    return sum(submit(attempt, now) for attempt in db.session.scalars(query).all())
+
+
+def past_exams(user: User, track_id: str, limit: int = 20) -> list[Attempt]:
+    """The learner's submitted exams on a track, newest first."""
+    return list(
+        db.session.scalars(
+            select(Attempt)
+            .where(
+                Attempt.user_id == user.id,
+                Attempt.mode == "exam",
+                Attempt.track == track_id,
+                Attempt.submitted_at.is_not(None),
+            )
+            .order_by(Attempt.submitted_at.desc(), Attempt.id.desc())
+            .limit(limit)
+        )
+    )
+
+
+@dataclass(frozen=True)
+class ExamDomainScore:
+    domain: str
+    name: str
+    total: int
+    correct: int
+
+    @property
+    def share(self) -> float:
+        return self.correct / self.total if self.total else 0.0
+
+
+def domain_scores(attempt: Attempt) -> list[ExamDomainScore]:
+    """Per-domain results of an exam, unanswered items counting as not correct."""
+    tally: dict[str, list[int]] = defaultdict(lambda: [0, 0])
+    for response in attempt.responses:
+        tally[response.question_version.domain][0] += 1
+        tally[response.question_version.domain][1] += int(bool(response.correct))
+    return [
+        ExamDomainScore(domain, name, *tally[domain])
+        for domain, name in attempt.release.domains.items()
+        if domain in tally
+    ]
