@@ -151,7 +151,10 @@ def test_repeated_submit_never_double_counts_or_changes_the_answer(app, trainee)
     saved = responses(app, attempt_id(url))[0]
     assert saved.correct is True and saved.chosen_option == row.option_order[key]
     with app.app_context():
-        assert db.session.scalar(select(func.count()).select_from(Response).where(Response.attempt_id == saved.attempt_id)) == 5
+        assert (
+            db.session.scalar(select(func.count()).select_from(Response).where(Response.attempt_id == saved.attempt_id))
+            == 5
+        )
     follow = trainee.get(url).get_data(as_text=True)
     assert "first answer is the one that counts" in follow
 
@@ -163,7 +166,9 @@ def test_stale_submit_after_finishing_is_refused(app, trainee):
     stale_page = trainee.get(second_url).get_data(as_text=True)
     finish_token = get_token(trainee, f"/practice/{aid}/summary")
     trainee.post(f"/practice/{aid}/finish", data={"csrf_token": finish_token})
-    response = trainee.post(second_url, data={"choice": "0", "csrf_token": csrf_token(stale_page)}, follow_redirects=True)
+    response = trainee.post(
+        second_url, data={"choice": "0", "csrf_token": csrf_token(stale_page)}, follow_redirects=True
+    )
     assert "already finished" in response.get_data(as_text=True)
     assert responses(app, aid)[1].chosen_option is None
 

@@ -145,6 +145,19 @@ def test_later_correct_answer_updates_the_card(release, user_id):
     assert card_count() == 1
 
 
+def test_correct_answer_before_the_card_is_due_does_not_skip_it_ahead(release, user_id):
+    record_outcome(user_id, version("adv-one-q1"), False, NOW)
+    assert record_outcome(user_id, version("adv-one-q2"), True, NOW + timedelta(hours=2)) is None
+    card = db.session.scalar(select(ReviewCard))
+    assert (card.repetitions, card.due_at) == (0, NOW + DAY)
+
+
+def test_interval_is_capped_so_long_streaks_never_overflow():
+    states = run([True] * 40)
+    assert states[-1].interval_days == scheduler.MAX_INTERVAL_DAYS
+    assert states[-1].due_at.year < 2100
+
+
 def test_questions_of_one_scenario_share_one_card(release, user_id):
     first = record_outcome(user_id, version("adv-one-q1"), False, NOW)
     second = record_outcome(user_id, version("adv-one-q2"), False, NOW + timedelta(hours=1))

@@ -148,6 +148,4 @@ def review(attempt_id: int):
         flash("The review opens when you submit the exam.", "info")
         return redirect(url_for(".resume", attempt_id=attempt.id))
     track = get_track(attempt.release, attempt.track)
-    return render_template(
-        "exams/review.html", attempt=attempt, track=track, domains=exams.domain_scores(attempt)
-    )
+    return render_template("exams/review.html", attempt=attempt, track=track, domains=exams.domain_scores(attempt))

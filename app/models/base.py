@@ -5,9 +5,10 @@ from __future__ import annotations
 from datetime import UTC, datetime
 
 from sqlalchemy import JSON
-from sqlalchemy.dialects.postgresql import JSONB
 
-JSONType = JSON().with_variant(JSONB(), "postgresql")
+# Plain JSON on every database: PostgreSQL's JSONB would reorder object keys, and the order of a
+# bank's domains and blueprint is meaningful. Nothing queries inside these documents.
+JSONType = JSON()
 
 
 def utcnow() -> datetime:

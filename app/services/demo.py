@@ -7,8 +7,8 @@ import random
 from flask import current_app
 
 from app.models import User
-from app.services import ServiceError, accounts, practice
-from app.services.banks import latest_release
+from app.services import ServiceError, accounts, exams, practice
+from app.services.banks import get_track, latest_release
 
 DEMO_PASSWORD = "practice-peer-2026"  # noqa: S105 - public demo accounts, printed by make run
 DEMO_ORG = ("Riverside Recovery Community", "riverside")
@@ -20,8 +20,12 @@ DEMO_USERS = [
     ("Trainee", "jordan@example.org", "Jordan Lee", "learner", False),
     ("Trainee", "priya@example.org", "Priya Natarajan", "learner", False),
 ]
-# How well each demo trainee answers (chance of picking the key) and how many practice sets they did.
-DEMO_HISTORY = {"trainee@example.org": (0.75, 6), "jordan@example.org": (0.55, 3), "priya@example.org": (0.85, 8)}
+# How well each demo trainee answers (chance of picking the key), practice sets and mock exams taken.
+DEMO_HISTORY = {
+    "trainee@example.org": (0.75, 6, 1),
+    "jordan@example.org": (0.55, 3, 0),
+    "priya@example.org": (0.85, 8, 2),
+}
 
 
 def seed_demo() -> list[tuple[str, str]]:
@@ -41,7 +45,7 @@ def seed_demo() -> list[tuple[str, str]]:
     return [(label, email) for label, email, *_ in DEMO_USERS]
 
 
-def _practice_history(user: User, release, skill: float, sessions: int) -> None:
+def _practice_history(user: User, release, skill: float, sessions: int, mock_exams: int) -> None:
     rng = random.Random(user.email)  # noqa: S311 - demo data
     domains = list(release.domains)
     for index in range(sessions):
@@ -49,7 +53,18 @@ def _practice_history(user: User, release, skill: float, sessions: int) -> None:
             user, release, domain=domains[index % len(domains)], count=10, seed=rng.randrange(2**31)
         )
         for response in attempt.responses:
-            key = response.question_version.correct_index
-            wrong = [i for i in response.option_order if i != key]
-            choice = key if rng.random() < skill else rng.choice(wrong)
-            practice.answer(attempt, response.position, response.option_order.index(choice))
+            practice.answer(attempt, response.position, _demo_choice(response, skill, rng))
+    track = get_track(release)
+    for _ in range(mock_exams if track else 0):
+        attempt = exams.start_exam(user, release, track, seed=rng.randrange(2**31))
+        for response in attempt.responses:
+            exams.save_answer(attempt, response.position, _demo_choice(response, skill, rng))
+        exams.submit(attempt)
+
+
+def _demo_choice(response, skill: float, rng: random.Random) -> int:
+    """The shown position a learner of this skill picks: the key with probability ``skill``."""
+    key = response.question_version.correct_index
+    wrong = [i for i in response.option_order if i != key]
+    choice = key if rng.random() < skill else rng.choice(wrong)
+    return response.option_order.index(choice)

@@ -21,27 +21,7 @@ from app.models import Attempt, BankRelease, QuestionVersion, Response, User
 from app.models.base import utcnow
 from app.services import ServiceError, readiness, scheduler
 from app.services.practice import candidate_versions, create_attempt, draw, times_seen
-
-
-def allocate(length: int, blueprint: dict[str, float], available: dict[str, int] | None = None) -> dict[str, int]:
-    """Questions per domain: largest-remainder rounding of weight x length, capped by what is available.
-
-    A domain short of questions gives its remaining places to the others in blueprint order.
-    """
-    raw = {d: w * length for d, w in blueprint.items()}
-    counts = {d: int(v) for d, v in raw.items()}
-    by_remainder = sorted(blueprint, key=lambda d: (-(raw[d] - counts[d]), list(blueprint).index(d)))
-    for domain in by_remainder[: length - sum(counts.values())]:
-        counts[domain] += 1
-    if available is None:
-        return counts
-    capped = {d: min(n, available.get(d, 0)) for d, n in counts.items()}
-    shortfall = length - sum(capped.values())
-    for domain in blueprint:
-        extra = min(shortfall, available.get(domain, 0) - capped[domain])
-        capped[domain] += extra
-        shortfall -= extra
-    return capped
+from quizbank.blueprint import allocate
 
 
 def open_exam(user: User, track_id: str) -> Attempt | None:
@@ -59,9 +39,7 @@ def open_exam(user: User, track_id: str) -> Attempt | None:
     )
 
 
-def draw_exam_form(
-    user: User, release: BankRelease, track: dict, rng: random.Random
-) -> list[QuestionVersion]:
+def draw_exam_form(user: User, release: BankRelease, track: dict, rng: random.Random) -> list[QuestionVersion]:
     """The exam's questions: per-domain counts from the blueprint, unseen items first, then shuffled."""
     by_domain: dict[str, list[QuestionVersion]] = defaultdict(list)
     for version in candidate_versions(release, None, None):
@@ -139,9 +117,7 @@ def save_answer(attempt: Attempt, position: int, shown_choice: int, now: datetim
         submit(attempt, now)
         return "expired"
     chosen = response.option_order[shown_choice]
-    still_open = exists().where(
-        Attempt.id == attempt.id, Attempt.submitted_at.is_(None), Attempt.deadline_at > now
-    )
+    still_open = exists().where(Attempt.id == attempt.id, Attempt.submitted_at.is_(None), Attempt.deadline_at > now)
     saved = db.session.execute(
         update(Response)
         .where(Response.id == response.id, still_open)
@@ -199,9 +175,7 @@ def _after_submit(attempt: Attempt, now: datetime) -> None:
 def expire_due(now: datetime | None = None, user: User | None = None) -> int:
     """Submit every exam whose deadline has passed (optionally only one learner's); returns how many."""
     now = now or utcnow()
-    query = select(Attempt).where(
-        Attempt.mode == "exam", Attempt.submitted_at.is_(None), Attempt.deadline_at <= now
-    )
+    query = select(Attempt).where(Attempt.mode == "exam", Attempt.submitted_at.is_(None), Attempt.deadline_at <= now)
     if user is not None:
         query = query.where(Attempt.user_id == user.id)
     return sum(submit(attempt, now) for attempt in db.session.scalars(query).all())

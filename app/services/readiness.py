@@ -17,6 +17,7 @@ from sqlalchemy import Integer, cast, distinct, func, select
 from app.extensions import db
 from app.models import Attempt, BankRelease, QuestionVersion, ReadinessSnapshot, ReleaseItem, Response, User
 from app.models.base import utcnow
+from quizbank.blueprint import allocate
 
 RECENT_ANSWERS = 50  # answers per domain that feed its estimate
 INTERVAL = 0.80  # equal-tailed credible interval shown per domain
@@ -114,20 +115,6 @@ def beta_binomial_pmf(n: int, a: float, b: float) -> list[float]:
         math.exp(log_n - math.lgamma(k + 1) - math.lgamma(n - k + 1) + _log_beta(k + a, n - k + b) - log_norm)
         for k in range(n + 1)
     ]
-
-
-def allocate(length: int, blueprint: dict[str, float]) -> dict[str, int]:
-    """Questions per domain for an exam of ``length``: largest-remainder rounding, ties by domain order."""
-    total_weight = sum(blueprint.values())
-    if length <= 0 or total_weight <= 0:
-        return {domain: 0 for domain in blueprint}
-    quotas = {domain: weight * length / total_weight for domain, weight in blueprint.items()}
-    counts = {domain: math.floor(quota + 1e-9) for domain, quota in quotas.items()}
-    order = list(blueprint)
-    by_remainder = sorted(order, key=lambda d: (-(quotas[d] - counts[d]), order.index(d)))
-    for domain in by_remainder[: length - sum(counts.values())]:
-        counts[domain] += 1
-    return counts
 
 
 def _convolve(left: list[float], right: list[float]) -> list[float]:
@@ -305,14 +292,10 @@ def domain_estimates(
 
 
 def evaluate(user: User, release: BankRelease, track: dict, now: datetime | None = None) -> Readiness:
-    """Readiness of one learner for one track, using data up to ``now`` (all data when None).
-
-    Domains are taken in sorted order: JSONB does not keep the manifest's key order, and the
-    allocation's tie-break must not depend on the database backend.
-    """
+    """Readiness of one learner for one track, using data up to ``now`` (all data when None)."""
     rules = {**DEFAULT_RULES, **track.get("readiness", {})}
     exam = track["exam"]
-    blueprint = dict(sorted(track["blueprint"].items()))
+    blueprint = track["blueprint"]
     domains = domain_estimates(user, release, blueprint, now)
     posteriors = {d.domain: posterior(d.correct, d.answered) for d in domains}
     probability = pass_probability(posteriors, allocate(exam["length"], blueprint), exam["cut_score"])

@@ -27,6 +27,7 @@ MISS_EASE_PENALTY = 0.2
 RELEARN_DAYS = 1.0
 FIRST_INTERVAL_DAYS = 1.0
 SECOND_INTERVAL_DAYS = 6.0
+MAX_INTERVAL_DAYS = 365.0  # certification prep runs on months, and an uncapped interval overflows datetime
 
 
 @dataclass(frozen=True)
@@ -49,7 +50,7 @@ def sm2(state: CardState, correct: bool, now: datetime) -> CardState:
     * Incorrect: repetitions = 0, lapses + 1, interval = 1 day, ease = max(1.3, ease - 0.2), and the
       card is due again at ``now + 1 day`` (relearn tomorrow).
     * Correct: repetitions + 1; interval = 1 day for the 1st success in a row, 6 days for the 2nd,
-      then ``round(interval * ease)``; ease += 0.1 - (5 - q) * (0.08 + (5 - q) * 0.02), which is 0 for
+      then ``round(interval * ease)``, at most 365 days; ease += 0.1 - (5 - q) * (0.08 + (5 - q) * 0.02), which is 0 for
       q = 4, never below 1.3; due at ``now + interval``.
     """
     if correct:
@@ -84,7 +85,7 @@ def _next_interval(repetitions: int, interval_days: float, ease: float) -> float
         return FIRST_INTERVAL_DAYS
     if repetitions == 2:
         return SECOND_INTERVAL_DAYS
-    return float(round(interval_days * ease))
+    return float(min(round(interval_days * ease), MAX_INTERVAL_DAYS))
 
 
 def _next_ease(ease: float, quality: int) -> float:
@@ -125,14 +126,15 @@ def record_outcome(user_id: int, version: QuestionVersion, correct: bool, now: d
     """Update the learner's card for the version's family after an answer; flushes, never commits.
 
     A miss creates the card when there is none (ease 2.5, repetitions 0) and then applies the miss;
-    a correct answer only updates an existing card, so families never missed stay out of the queue
-    (returns None then). Sets ``last_reviewed_at`` and ``last_question_id``.
+    a correct answer only updates an existing card that is due, so families never missed stay out of
+    the queue and answering two questions of one family in a session does not skip it ahead twice
+    (returns None when nothing changed). Sets ``last_reviewed_at`` and ``last_question_id``.
     """
     now = _naive_utc(now)
     bank_id = version.question.bank_id
     family = family_of(version)
     card = _locked_card(user_id, bank_id, family)
-    if card is None and correct:
+    if correct and (card is None or card.due_at > now):
         return None
     if card is None:
         card = _create_card(user_id, bank_id, family, now)

@@ -7,7 +7,6 @@ Create Date: 2026-11-24 01:50:28.220766
 """
 from alembic import op
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql
 
 # revision identifiers, used by Alembic.
 revision = '5f81cfd20d2b'
@@ -25,7 +24,7 @@ def upgrade():
     sa.Column('track', sa.String(length=64), nullable=False),
     sa.Column('kind', sa.String(length=16), nullable=False),
     sa.Column('holder_name', sa.String(length=80), nullable=False),
-    sa.Column('details', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
+    sa.Column('details', sa.JSON(), nullable=False),
     sa.Column('issued_at', sa.DateTime(), nullable=False),
     sa.Column('revoked_at', sa.DateTime(), nullable=True),
     sa.Column('revoked_reason', sa.String(length=200), nullable=True),
@@ -64,7 +63,7 @@ def upgrade():
     sa.Column('attempt_id', sa.Integer(), nullable=True),
     sa.Column('taken_at', sa.DateTime(), nullable=False),
     sa.Column('probability', sa.Double(), nullable=False),
-    sa.Column('domains', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
+    sa.Column('domains', sa.JSON(), nullable=False),
     sa.ForeignKeyConstraint(['attempt_id'], ['attempt.id'], name=op.f('fk_readiness_snapshot_attempt_id_attempt'), ondelete='SET NULL'),
     sa.ForeignKeyConstraint(['user_id'], ['user.id'], name=op.f('fk_readiness_snapshot_user_id_user'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_readiness_snapshot'))

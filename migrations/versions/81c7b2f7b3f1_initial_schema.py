@@ -7,7 +7,6 @@ Create Date: 2026-11-24 01:45:22.105025
 """
 from alembic import op
 import sqlalchemy as sa
-from sqlalchemy.dialects import postgresql
 
 # revision identifiers, used by Alembic.
 revision = '81c7b2f7b3f1'
@@ -68,9 +67,9 @@ def upgrade():
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('bank_id', sa.Integer(), nullable=False),
     sa.Column('version', sa.String(length=32), nullable=False),
-    sa.Column('manifest', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
+    sa.Column('manifest', sa.JSON(), nullable=False),
     sa.Column('created_at', sa.DateTime(), nullable=False),
-    sa.Column('counts', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
+    sa.Column('counts', sa.JSON(), nullable=False),
     sa.ForeignKeyConstraint(['bank_id'], ['bank.id'], name=op.f('fk_bank_release_bank_id_bank'), ondelete='CASCADE'),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_bank_release')),
     sa.UniqueConstraint('bank_id', 'version', name=op.f('uq_bank_release_bank_id_version'))
@@ -113,7 +112,7 @@ def upgrade():
     sa.Column('id', sa.Integer(), nullable=False),
     sa.Column('question_id', sa.Integer(), nullable=False),
     sa.Column('number', sa.Integer(), nullable=False),
-    sa.Column('content', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
+    sa.Column('content', sa.JSON(), nullable=False),
     sa.Column('content_hash', sa.String(length=64), nullable=False),
     sa.Column('status', sa.String(length=16), nullable=False),
     sa.Column('domain', sa.String(length=64), nullable=False),
@@ -153,7 +152,7 @@ def upgrade():
     sa.Column('position', sa.Integer(), nullable=False),
     sa.Column('question_id', sa.Integer(), nullable=False),
     sa.Column('question_version_id', sa.Integer(), nullable=False),
-    sa.Column('option_order', sa.JSON().with_variant(postgresql.JSONB(astext_type=sa.Text()), 'postgresql'), nullable=False),
+    sa.Column('option_order', sa.JSON(), nullable=False),
     sa.Column('chosen_option', sa.Integer(), nullable=True),
     sa.Column('correct', sa.Boolean(), nullable=True),
     sa.Column('answered_at', sa.DateTime(), nullable=True),
