@@ -38,7 +38,10 @@ def _load_or_exit(directory: str) -> quizbank.Bank:
 def validate_command(directory: str) -> None:
     """Check a bank folder; print file:line problems."""
     bank = _load_or_exit(directory)
-    click.echo(f"{bank.id} {bank.version}: {len(bank.scenarios)} scenarios, {bank.question_count} questions - OK")
+    click.echo(
+        f"{bank.id} {bank.version}: {len(bank.scenarios)} scenarios, {bank.question_count} questions, "
+        f"{len(bank.tracks)} track(s) - OK"
+    )
 
 
 @bank_cli.command("import")

@@ -1,5 +1,6 @@
 """`make bench`: bank validation/import and practice-loop latency on SQLite (and PostgreSQL if
-BENCH_DATABASE_URL is set). Prints figures; asserts nothing."""
+BENCH_DATABASE_URL is set), then the exam flow under gunicorn with concurrent learners (bench/load.py).
+Prints figures; asserts nothing."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ import quizbank
 from app import create_app
 from app.extensions import db
 from app.services import accounts, banks
+from bench import load
 
 BANK = Path(quizbank.BUNDLED_BANKS) / "peer-specialist"
 
@@ -108,6 +110,11 @@ def main() -> None:
     if os.environ.get("BENCH_DATABASE_URL"):
         with scratch_postgres(os.environ["BENCH_DATABASE_URL"]) as url:
             bench_database(url, "postgresql")
+    with tempfile.TemporaryDirectory() as tmp:
+        load.bench_load(f"sqlite:///{tmp}/load.db", "sqlite")
+    if os.environ.get("BENCH_DATABASE_URL"):
+        with scratch_postgres(os.environ["BENCH_DATABASE_URL"]) as url:
+            load.bench_load(url, "postgresql")
 
 
 if __name__ == "__main__":

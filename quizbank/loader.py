@@ -165,7 +165,7 @@ def _load_manifest(f: _File) -> dict[str, Any] | None:
         return None
     f.check_keys(data, BANK_KEYS, ("id", "title", "version", "domains", "tags"), "bank.yaml")
     version = data.get("version")
-    if not isinstance(version, str) or parse_version(version) is None:
+    if "version" in data and (not isinstance(version, str) or parse_version(version) is None):
         f.error(data.line_of("version"), f"version must be semver text like '1.2.0' (quote it), got {version!r}")
     domains = _string_map(f, data, "domains")
     if "domains" in data and not domains:

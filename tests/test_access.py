@@ -15,12 +15,13 @@ from flask import url_for
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import Attempt, Organization, Response
-from app.services import accounts
+from app.models import Attempt, Certificate, Organization, Response
+from app.services import accounts, certificates
 from tests.conftest import get_token, login, post_form
 
 OWN_ATTEMPT = "<a practice attempt of the requesting user>"
 OWN_EXAM = "<an open mock exam of the requesting user>"
+OWN_CERTIFICATE = "<a certificate held by the requesting user>"
 OWN_ORG = "<the acme organization>"
 
 # Who may use a route: "everyone"; "guests" (logged-in users are sent to the dashboard);
@@ -56,6 +57,14 @@ ROUTES = {
     "exams.question": Route(USERS, {"attempt_id": OWN_EXAM, "position": 1}),
     "exams.confirm_submit": Route(USERS, {"attempt_id": OWN_EXAM}),
     "exams.review": Route(USERS, {"attempt_id": OWN_EXAM}, success="/exams/{attempt_id}"),  # open until submitted
+    "certificates.index": Route(USERS),
+    "certificates.claim": Route(USERS, method="POST"),  # not ready yet: the page explains what is missing
+    "certificates.show": Route(USERS, {"code": OWN_CERTIFICATE}),
+    "certificates.pdf": Route(USERS, {"code": OWN_CERTIFICATE}),
+    "certificates.verify_form": Route(EVERYONE),
+    "certificates.verify": Route(EVERYONE, {"code": OWN_CERTIFICATE}),
+    "certificates.admin_list": Route("admin"),
+    "certificates.revoke": Route("admin", {"certificate_id": OWN_CERTIFICATE}, method="POST"),  # no reason: form
     "author.index": Route("trainer"),
     "author.bank": Route("trainer", {"slug": "mini"}),
     "author.question": Route("trainer", {"slug": "mini", "stable_id": "adv-one-q1"}),
@@ -94,6 +103,18 @@ def start_exam(client) -> int:
     match = re.fullmatch(r"/exams/(\d+)", response.location)
     assert match, response.location
     return int(match.group(1))
+
+
+def issue_certificate(app, email: str) -> tuple[str, int]:
+    """A readiness certificate held by this user; returns its code and id."""
+    with app.app_context():
+        user = accounts.find_user(email)
+        certificate = Certificate(
+            code=certificates.new_code(), user_id=user.id, track="basic", holder_name=user.display_name, details={}
+        )
+        db.session.add(certificate)
+        db.session.commit()
+        return certificate.code, certificate.id
 
 
 def logged_in_client(app, make_user, email: str, **options):
@@ -137,6 +158,10 @@ def test_route_access_by_kind_of_user(app, client, make_user, mini_release, endp
     if values.get("attempt_id") in (OWN_ATTEMPT, OWN_EXAM):
         owner = client if kind != "anonymous" else logged_in_client(app, make_user, "owner@example.org")
         values["attempt_id"] = (start_attempt if values["attempt_id"] == OWN_ATTEMPT else start_exam)(owner)
+    if OWN_CERTIFICATE in values.values():
+        holder = f"{kind}@example.org" if kind != "anonymous" else make_user("holder@example.org")
+        code, certificate_id = issue_certificate(app, holder)
+        values.update({k: code if k == "code" else certificate_id for k, v in values.items() if v == OWN_CERTIFICATE})
     if values.get("org_id") == OWN_ORG:
         values["org_id"] = org_id
     with app.test_request_context():
@@ -286,3 +311,13 @@ def test_trainer_cannot_open_a_trainees_attempt(app, make_user, mini_release):
     attempt_id = start_attempt(owner)
     trainer = logged_in_client(app, make_user, "trainer@example.org", role="trainer")
     assert trainer.get(f"/practice/{attempt_id}/q/1").status_code == 404
+
+
+@pytest.mark.parametrize("suffix", ["", ".pdf"])
+def test_trainee_cannot_open_another_trainees_certificate_but_anyone_can_verify_it(app, make_user, suffix):
+    code, _ = issue_certificate(app, make_user("holder@example.org"))
+    intruder = logged_in_client(app, make_user, "intruder@example.org")
+
+    assert intruder.get(f"/certificates/{code}{suffix}").status_code == 404
+    assert intruder.get(f"/verify/{code}").status_code == 200
+    assert app.test_client().get(f"/verify/{code}").status_code == 200

@@ -394,7 +394,7 @@ def test_post_without_a_valid_csrf_token_is_rejected_and_changes_nothing(
 
 
 @pytest.mark.parametrize("target", CSRF_TARGETS)
-def test_the_same_post_with_a_valid_csrf_token_does_change_something(app, client, make_user, mini_release, target):
+def test_the_same_post_with_a_valid_csrf_token_does_change_something(app, client, make_user, target):
     """Control for the test above: its form data would have worked with a real token."""
     url, data = csrf_case(app, client, make_user, target)
     token = get_token(client, token_page(target))
@@ -463,16 +463,27 @@ def test_remember_cookie_is_httponly_and_samesite_lax(app, client, make_user):
     assert "SameSite=Lax" in cookie
 
 
-def build_app(app, monkeypatch, secure: str | None):
-    if secure is None:
-        monkeypatch.delenv("SECURE_COOKIES", raising=False)
-    else:
-        monkeypatch.setenv("SECURE_COOKIES", secure)
-    return create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"]})
+@pytest.fixture
+def build_app(app, monkeypatch):
+    """create_app with SECURE_COOKIES set to ``secure`` (None: unset) in the environment."""
+    built = []
+
+    def build(secure: str | None):
+        if secure is None:
+            monkeypatch.delenv("SECURE_COOKIES", raising=False)
+        else:
+            monkeypatch.setenv("SECURE_COOKIES", secure)
+        built.append(create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": app.config["SQLALCHEMY_DATABASE_URI"]}))
+        return built[-1]
+
+    yield build
+    for other in built:
+        with other.app_context():
+            db.engine.dispose()
 
 
-def test_secure_cookies_environment_variable_marks_cookies_secure(app, monkeypatch):
-    secure_app = build_app(app, monkeypatch, "1")
+def test_secure_cookies_environment_variable_marks_cookies_secure(build_app):
+    secure_app = build_app("1")
 
     assert secure_app.config["SESSION_COOKIE_SECURE"] is True
     assert secure_app.config["REMEMBER_COOKIE_SECURE"] is True
@@ -481,8 +492,8 @@ def test_secure_cookies_environment_variable_marks_cookies_secure(app, monkeypat
 
 
 @pytest.mark.parametrize("value", [None, "0"])
-def test_cookies_are_not_marked_secure_without_the_environment_variable(app, monkeypatch, value):
-    plain_app = build_app(app, monkeypatch, value)
+def test_cookies_are_not_marked_secure_without_the_environment_variable(build_app, value):
+    plain_app = build_app(value)
 
     assert plain_app.config["SESSION_COOKIE_SECURE"] is False
     cookie = set_cookie_header(plain_app.test_client().get("/login"), "session")
@@ -495,7 +506,7 @@ def csp_directives(header: str) -> dict[str, list[str]]:
 
 
 @pytest.mark.parametrize("path", ["/", "/login", "/register", "/no-such-page", "/practice/"])
-def test_pages_carry_security_headers_and_no_inline_scripts(app, client, make_user, mini_release, path):
+def test_pages_carry_security_headers_and_no_inline_scripts(app, client, make_user, path):
     make_user(EMAIL)
     login(client, EMAIL)
     if path in ("/login", "/register"):

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import re
 import shutil
 import subprocess
@@ -357,14 +356,6 @@ def test_export_then_reload_gives_identical_hashes(db_ctx, tmp_path, source):
     assert [t.as_dict() for t in exported.tracks] == [t.as_dict() for t in original.tracks]
 
 
-ON_POSTGRESQL = os.environ.get("TEST_DATABASE_URL", "").startswith("postgresql")
-
-
-@pytest.mark.xfail(
-    ON_POSTGRESQL,
-    reason="app bug: BankRelease.manifest is JSONB on PostgreSQL, which does not keep key order",
-    strict=True,
-)
 def test_release_keeps_the_domain_order_of_bank_yaml(db_ctx, tmp_path):
     release = import_dir(BUNDLED_BANK).release
     db.session.commit()

@@ -447,7 +447,7 @@ def broken_bank(bank_copy):
 def test_flask_bank_validate_ok(app):
     result = app.test_cli_runner().invoke(args=["bank", "validate", str(MINI_BANK)])
     assert result.exit_code == 0, result.output
-    assert "mini 1.0.0: 4 scenarios, 5 questions - OK" in result.output
+    assert "mini 1.0.0: 4 scenarios, 5 questions, 1 track(s) - OK" in result.output
 
 
 def test_flask_bank_validate_broken_bank_exits_1_with_file_line(app, broken_bank):

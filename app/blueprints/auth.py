@@ -60,7 +60,11 @@ def register():
 
 
 @bp.route("/login", methods=["GET", "POST"])
-@limiter.limit(lambda: current_app.config["LOGIN_RATE_LIMIT"], methods=["POST"])
+@limiter.limit(
+    lambda: current_app.config["LOGIN_RATE_LIMIT"],
+    methods=["POST"],
+    exempt_when=lambda: not current_app.config.get("RATELIMIT_ENABLED", True),  # per app, not per process
+)
 def login():
     if current_user.is_authenticated:
         return redirect(url_for("progress.dashboard"))

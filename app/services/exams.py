@@ -145,28 +145,35 @@ def submit(attempt: Attempt, now: datetime | None = None) -> bool:
     db.session.refresh(attempt)
     if not submitted:
         return False
-    db.session.scalars(
-        select(Response).where(Response.attempt_id == attempt.id).execution_options(populate_existing=True)
-    ).all()
-    _score(attempt)
-    _after_submit(attempt, now)
+    results = _saved_results(attempt)
+    _score(attempt, results)
+    _after_submit(attempt, results, now)
     db.session.flush()
     return True
 
 
-def _score(attempt: Attempt) -> None:
+def _saved_results(attempt: Attempt) -> list[tuple[QuestionVersion, bool | None]]:
+    """(version, correct) per question as committed (correct is None when unanswered), read after the lock."""
+    rows = db.session.execute(
+        select(QuestionVersion, Response.correct)
+        .join(Response, Response.question_version_id == QuestionVersion.id)
+        .where(Response.attempt_id == attempt.id)
+        .order_by(Response.position)
+    )
+    return [(version, correct) for version, correct in rows]
+
+
+def _score(attempt: Attempt, results: list[tuple[QuestionVersion, bool | None]]) -> None:
     track = next(t for t in attempt.release.tracks if t["id"] == attempt.track)
-    total = len(attempt.responses)
-    correct = sum(1 for r in attempt.responses if r.correct)
-    attempt.score = correct / total if total else 0.0
+    correct = sum(1 for _, is_correct in results if is_correct)
+    attempt.score = correct / len(results) if results else 0.0
     attempt.passed = attempt.score >= track["exam"]["cut_score"] - 1e-9
 
 
-def _after_submit(attempt: Attempt, now: datetime) -> None:
+def _after_submit(attempt: Attempt, results: list[tuple[QuestionVersion, bool | None]], now: datetime) -> None:
     """Feed the finished exam to spaced repetition and the readiness history."""
-    for response in attempt.responses:
-        if response.is_answered:
-            scheduler.record_outcome(attempt.user_id, response.question_version, bool(response.correct), now)
+    answered = [(version, bool(correct)) for version, correct in results if correct is not None]
+    scheduler.record_outcomes(attempt.user_id, attempt.release.bank_id, answered, now)
     track = next(t for t in attempt.release.tracks if t["id"] == attempt.track)
     user = db.session.get(User, attempt.user_id)
     readiness.record_snapshot(user, attempt.release, track, attempt=attempt, now=now)

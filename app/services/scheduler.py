@@ -130,51 +130,75 @@ def record_outcome(user_id: int, version: QuestionVersion, correct: bool, now: d
     the queue and answering two questions of one family in a session does not skip it ahead twice
     (returns None when nothing changed). Sets ``last_reviewed_at`` and ``last_question_id``.
     """
+    changed = record_outcomes(user_id, version.question.bank_id, [(version, correct)], now)
+    return changed[0] if changed else None
+
+
+def record_outcomes(
+    user_id: int, bank_id: int, outcomes: list[tuple[QuestionVersion, bool]], now: datetime
+) -> list[ReviewCard]:
+    """``record_outcome`` for many answers at once (an exam): one query for the existing cards.
+
+    Outcomes are applied in order; returns the cards that changed.
+    """
     now = _naive_utc(now)
-    bank_id = version.question.bank_id
-    family = family_of(version)
-    card = _locked_card(user_id, bank_id, family)
-    if correct and (card is None or card.due_at > now):
-        return None
-    if card is None:
-        card = _create_card(user_id, bank_id, family, now)
-    _apply(card, sm2(card_state(card), correct, now))
-    card.last_reviewed_at = now
-    card.last_question_id = version.question_id
+    families = {family_of(version) for version, _ in outcomes}
+    cards = _locked_cards(user_id, bank_id, families)
+    missed_without_card = {family_of(v) for v, correct in outcomes if not correct} - set(cards)
+    if missed_without_card:
+        _create_cards(user_id, bank_id, missed_without_card, now)
+        cards = _locked_cards(user_id, bank_id, families)
+    changed: dict[int, ReviewCard] = {}
+    for version, correct in outcomes:
+        card = cards.get(family_of(version))
+        if card is None or (correct and card.due_at > now):
+            continue
+        _apply(card, sm2(card_state(card), correct, now))
+        card.last_reviewed_at = now
+        card.last_question_id = version.question_id
+        changed[card.id] = card
     db.session.flush()
-    return card
+    return list(changed.values())
 
 
-def _locked_card(user_id: int, bank_id: int, family: str) -> ReviewCard | None:
-    """The card, row-locked on PostgreSQL so two concurrent answers do not lose an update."""
-    return db.session.scalar(
+def _locked_cards(user_id: int, bank_id: int, families: set[str]) -> dict[str, ReviewCard]:
+    """The learner's cards for these families, row-locked on PostgreSQL so concurrent answers keep every update."""
+    rows = db.session.scalars(
         select(ReviewCard)
-        .where(ReviewCard.user_id == user_id, ReviewCard.bank_id == bank_id, ReviewCard.family == family)
+        .where(ReviewCard.user_id == user_id, ReviewCard.bank_id == bank_id, ReviewCard.family.in_(families))
         .with_for_update()
     )
+    return {card.family: card for card in rows}
 
 
-def _create_card(user_id: int, bank_id: int, family: str, now: datetime) -> ReviewCard:
-    """Insert a new card; if a concurrent request inserted it first, use that one instead."""
-    values = {
-        "user_id": user_id,
-        "bank_id": bank_id,
-        "family": family,
-        "ease": NEW_EASE,
-        "interval_days": 0.0,
-        "repetitions": 0,
-        "lapses": 0,
-        "due_at": now,
-    }
+def _create_cards(user_id: int, bank_id: int, families: set[str], now: datetime) -> None:
+    """Insert new cards in one statement; a card a concurrent request inserted first is left as it is."""
+    rows = [
+        {
+            "user_id": user_id,
+            "bank_id": bank_id,
+            "family": family,
+            "ease": NEW_EASE,
+            "interval_days": 0.0,
+            "repetitions": 0,
+            "lapses": 0,
+            "due_at": now,
+        }
+        for family in sorted(families)
+    ]
     dialect = db.session.get_bind().dialect.name
     inserter = {"postgresql": postgresql.insert, "sqlite": sqlite.insert}.get(dialect)
     if inserter is None:
-        card = ReviewCard(**values)
-        db.session.add(card)
+        db.session.add_all(ReviewCard(**row) for row in rows)
         db.session.flush()
-        return card
-    db.session.execute(inserter(ReviewCard).values(**values).on_conflict_do_nothing())
-    return _locked_card(user_id, bank_id, family)
+        return
+    db.session.execute(inserter(ReviewCard).values(rows).on_conflict_do_nothing())
+
+
+def _create_card(user_id: int, bank_id: int, family: str, now: datetime) -> ReviewCard:
+    """Insert one new card (or find the one a concurrent request inserted first)."""
+    _create_cards(user_id, bank_id, {family}, now)
+    return _locked_cards(user_id, bank_id, {family})[family]
 
 
 def _due_query(user_id: int, bank_id: int, now: datetime):
