@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+from datetime import timedelta
 
 import pytest
 from sqlalchemy import func, select
@@ -248,3 +249,30 @@ def test_practice_without_a_bank_is_a_clear_404(client, make_user):
     response = client.get("/practice/")
     assert response.status_code == 404
     assert "No question bank has been imported yet." in response.get_data(as_text=True)
+
+
+def test_missed_scenarios_come_back_for_review_when_due(app, trainee):
+    import time_machine
+
+    from app.models.base import utcnow
+
+    with time_machine.travel(utcnow(), tick=False) as traveller:
+        url = start(trainee, domain="ethics")
+        aid = attempt_id(url)
+        rows = responses(app, aid)
+        for row in rows:  # miss every question
+            wrong = (shown_position_of_key(app, row) + 1) % len(row.option_order)
+            answer(trainee, f"/practice/{aid}/q/{row.position}", wrong)
+        assert "Nothing is due" in trainee.get("/").get_data(as_text=True)
+        traveller.shift(timedelta(days=1, minutes=1))
+        login(trainee, TRAINEE)  # sessions last 8 hours: the learner comes back the next day
+        dashboard = trainee.get("/").get_data(as_text=True)
+        assert "<strong>2</strong> scenarios you missed before are due for review." in dashboard
+        token = csrf_token(dashboard)
+        review = trainee.post("/practice/review", data={"csrf_token": token})
+        assert review.status_code == 302
+        review_rows = responses(app, attempt_id(review.headers["Location"]))
+        families = {version_content(app, r.question_version_id)["scenario_id"] for r in review_rows}
+        assert families == {"eth-one", "eth-two"}
+        with app.app_context():
+            assert db.session.get(Attempt, attempt_id(review.headers["Location"])).mode == "review"

@@ -255,10 +255,19 @@ def _coverage_rule(value: float, minimum: float) -> RuleCheck:
     return RuleCheck("coverage", label, met, detail)
 
 
+def chance_text(value: float) -> str:
+    """A probability for people: never "100%" or "0%", which would claim certainty."""
+    if value > 0.99:
+        return "over 99%"
+    if value < 0.01:
+        return "under 1%"
+    return f"{value:.0%}"
+
+
 def _probability_rule(value: float, target: float) -> RuleCheck:
     label = f"Reach a {target:.0%} estimated chance of passing"
     met = value >= target
-    detail = f"Your estimated chance of passing is {value:.0%}" + ("." if met else f"; aim for {target:.0%}.")
+    detail = f"Your estimated chance of passing is {chance_text(value)}" + ("." if met else f"; aim for {target:.0%}.")
     return RuleCheck("probability", label, met, detail)
 
 
