@@ -2,10 +2,24 @@
 
 from app.models.attempt import Attempt, Response
 from app.models.bank import Bank, BankRelease, Question, QuestionVersion, QuestionVersionTag, ReleaseItem
+from app.models.organization import (
+    ApiToken,
+    Cohort,
+    CohortMember,
+    Invitation,
+    QuestionSet,
+    QuestionSetAssignment,
+)
 from app.models.progress import Certificate, ReadinessSnapshot, ReviewCard
 from app.models.user import Membership, Organization, User
 
 __all__ = [
+    "ApiToken",
+    "Cohort",
+    "CohortMember",
+    "Invitation",
+    "QuestionSet",
+    "QuestionSetAssignment",
     "Attempt",
     "Bank",
     "BankRelease",

@@ -24,6 +24,7 @@ class Attempt(db.Model):
     deadline_at: Mapped[datetime | None]
     submitted_at: Mapped[datetime | None]
     track: Mapped[str | None] = mapped_column(String(64))
+    question_set_id: Mapped[int | None] = mapped_column(ForeignKey("question_set.id", ondelete="SET NULL"))
     score: Mapped[float | None]
     passed: Mapped[bool | None]
 

@@ -86,6 +86,8 @@ class QuestionVersion(db.Model):
     content: Mapped[dict] = mapped_column(JSONType)
     content_hash: Mapped[str] = mapped_column(String(64), index=True)
     status: Mapped[str] = mapped_column(String(16), default="published")
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
+    change_note: Mapped[str | None] = mapped_column(String(200))
     domain: Mapped[str] = mapped_column(String(64))
     difficulty: Mapped[str] = mapped_column(String(16))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)

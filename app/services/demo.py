@@ -34,6 +34,8 @@ def seed_demo() -> list[tuple[str, str]]:
     if release is None:
         raise ServiceError("Import a bank first: flask bank import")
     organization = accounts.get_or_create_organization(*DEMO_ORG)
+    if release.bank.organization_id is None:
+        release.bank.organization_id = organization.id  # the demo trainer can edit the bundled bank
     for _, email, name, role, is_admin in DEMO_USERS:
         if accounts.find_user(email) is not None:
             continue
