@@ -28,7 +28,9 @@ run: db
 	@echo "Serving on http://$(HOST):$(PORT)/  (Ctrl-C to stop)"
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
+# The browser tests drive Debian's chromium (Playwright's own browser downloads do not work here).
 test: install
+	@command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
 	$(BIN)/pytest
 
 test-pg: install
@@ -39,6 +41,7 @@ bench: install
 
 lint: install
 	$(BIN)/ruff check .
+	$(BIN)/bandit -q -c pyproject.toml --severity-level medium -r app quizbank
 	$(BIN)/python -m quizbank validate quizbank/banks/peer-specialist
 
 fmt: install

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from flask import Flask, render_template
+from flask import Flask, abort, render_template, request
+from werkzeug.routing import IntegerConverter
 
 from app.config import build_config
 from app.extensions import csrf, db, limiter, login_manager, migrate
@@ -19,15 +20,24 @@ SECURITY_HEADERS = {
 }
 
 
+class BoundedIntConverter(IntegerConverter):
+    """``<int:...>`` URL parts that fit a database integer: a huge id is a 404, never an overflow 500."""
+
+    def __init__(self, url_map, fixed_digits=0, min=None, max=2**31 - 1, signed=False):  # noqa: A002 - werkzeug's names
+        super().__init__(url_map, fixed_digits=fixed_digits, min=min, max=max, signed=signed)
+
+
 def create_app(overrides: dict | None = None) -> Flask:
     """Build the app: config, extensions, blueprints, CLI, error pages."""
     app = Flask(__name__, instance_relative_config=True)
     app.config.update(build_config(app.instance_path))
     app.config.update(overrides or {})
+    app.url_map.converters["int"] = BoundedIntConverter
     _init_extensions(app)
     _register_blueprints(app)
     _register_error_pages(app)
     _register_security_headers(app)
+    _register_input_guard(app)
     _register_template_globals(app)
     from app.cli import register_cli
 
@@ -49,15 +59,49 @@ def _init_extensions(app: Flask) -> None:
 
 
 def _register_blueprints(app: Flask) -> None:
-    from app.blueprints import admin, auth, author, certificates, exams, org, practice, progress
+    from app.blueprints import (
+        account,
+        admin,
+        api,
+        api_keys,
+        auth,
+        author,
+        certificates,
+        exams,
+        org,
+        practice,
+        progress,
+        sets,
+        stats,
+        transfer,
+    )
 
-    for module in (auth, practice, exams, progress, author, org, admin, certificates):
+    for module in (
+        auth,
+        practice,
+        exams,
+        progress,
+        author,
+        org,
+        admin,
+        certificates,
+        account,
+        api,
+        api_keys,
+        transfer,
+        stats,
+        sets,
+    ):
         app.register_blueprint(module.bp)
 
 
 def _register_error_pages(app: Flask) -> None:
     def render_error(error):
         code = getattr(error, "code", 500) or 500
+        if request.path.startswith("/api/"):  # unknown API paths and methods answer JSON too
+            from app.blueprints.api import http_error_response
+
+            return http_error_response(error)
         return render_template("error.html", error=error, code=code), code
 
     for code in (400, 403, 404, 405, 429, 500):
@@ -76,3 +120,20 @@ def _register_template_globals(app: Flask) -> None:
     from app.models.user import ROLE_LABELS
 
     app.jinja_env.globals["role_labels"] = ROLE_LABELS
+
+
+def _register_input_guard(app: Flask) -> None:
+    """Refuse NUL characters in form input with a 400: databases reject them (PostgreSQL with a 500).
+
+    The JSON API validates its own parameters and answers with its JSON error format.
+    """
+
+    @app.before_request
+    def reject_nul_characters():
+        if request.blueprint == "api":
+            return
+        values = [request.full_path, *request.args.values()]
+        if request.method in ("POST", "PUT", "PATCH") and request.mimetype != "application/json":
+            values += request.form.values()
+        if any("\x00" in value for value in values):
+            abort(400, "The request contains a NUL character.")

@@ -1,5 +1,7 @@
 """`make bench`: bank validation/import and practice-loop latency on SQLite (and PostgreSQL if
-BENCH_DATABASE_URL is set), then the exam flow under gunicorn with concurrent learners (bench/load.py).
+BENCH_DATABASE_URL is set), then the exam flow under gunicorn with concurrent learners (bench/load.py),
+then item analysis over 1,000,000 responses (bench/item_analysis.py), then the cohort readiness report
+for 5,000 learners (bench/cohort.py).
 Prints figures; asserts nothing."""
 
 from __future__ import annotations
@@ -19,7 +21,7 @@ import quizbank
 from app import create_app
 from app.extensions import db
 from app.services import accounts, banks
-from bench import load
+from bench import cohort, item_analysis, load
 
 BANK = Path(quizbank.BUNDLED_BANKS) / "peer-specialist"
 
@@ -115,6 +117,12 @@ def main() -> None:
     if os.environ.get("BENCH_DATABASE_URL"):
         with scratch_postgres(os.environ["BENCH_DATABASE_URL"]) as url:
             load.bench_load(url, "postgresql")
+    with tempfile.TemporaryDirectory() as tmp:
+        item_analysis.bench_item_analysis(f"sqlite:///{tmp}/items.db", "sqlite")
+    if os.environ.get("BENCH_DATABASE_URL"):
+        with scratch_postgres(os.environ["BENCH_DATABASE_URL"]) as url:
+            item_analysis.bench_item_analysis(url, "postgresql")
+    cohort.run()  # the cohort readiness report: 5,000 learners, 1,000,000 responses (SQLite, then PostgreSQL)
 
 
 if __name__ == "__main__":

@@ -10,7 +10,7 @@ import yaml
 from quizbank.model import Bank, Option, Question, Scenario
 
 
-class _Dumper(yaml.SafeDumper):
+class _Dumper(getattr(yaml, "CSafeDumper", yaml.SafeDumper)):  # libyaml's emitter when present
     pass
 
 

@@ -15,18 +15,39 @@ from flask import url_for
 from sqlalchemy import func, select
 
 from app.extensions import db
-from app.models import Attempt, Certificate, Organization, Response
-from app.services import accounts, certificates
+from app.models import (
+    Attempt,
+    Bank,
+    Certificate,
+    Cohort,
+    CohortMember,
+    Organization,
+    Question,
+    QuestionSet,
+    QuestionSetAssignment,
+    QuestionVersion,
+    Response,
+)
+from app.services import accounts, certificates, orgs
 from tests.conftest import get_token, login, post_form
 
 OWN_ATTEMPT = "<a practice attempt of the requesting user>"
 OWN_EXAM = "<an open mock exam of the requesting user>"
 OWN_CERTIFICATE = "<a certificate held by the requesting user>"
 OWN_ORG = "<the acme organization>"
+ACME_BANK = "<the mini bank, owned by the acme organization>"
+ACME_VERSION = "<a question version of the mini bank, owned by the acme organization>"
+ACME_COHORT = "<a cohort of the acme organization>"
+ACME_LEARNER = "<a learner of the acme organization>"
+ACME_INVITATION = "<an invitation link of the acme organization>"
+ACME_INVITE_SECRET = "<the secret of an acme invitation link>"
+ACME_SET = "<a practice set on the acme-owned mini bank, assigned to an acme cohort holding the requesting user>"
+ACME_SET_ASSIGNMENT = "<the assignment of that set to the cohort>"
 
 # Who may use a route: "everyone"; "guests" (logged-in users are sent to the dashboard);
 # "users" (any logged-in user); or a role name ("trainer", "org_admin", "admin"; site admins pass all).
 EVERYONE, GUESTS, USERS = "everyone", "guests", "users"
+TOKEN = "api token"  # the JSON API: a session never opens it, so every kind of user gets a 401
 
 
 @dataclass(frozen=True)
@@ -66,11 +87,93 @@ ROUTES = {
     "certificates.admin_list": Route("admin"),
     "certificates.revoke": Route("admin", {"certificate_id": OWN_CERTIFICATE}, method="POST"),  # no reason: form
     "author.index": Route("trainer"),
-    "author.bank": Route("trainer", {"slug": "mini"}),
-    "author.question": Route("trainer", {"slug": "mini", "stable_id": "adv-one-q1"}),
+    # Trainers of other organizations get 404 for a bank's authoring pages (tests/test_authoring.py).
+    "author.bank": Route("trainer", {"slug": ACME_BANK}),
+    "author.question": Route("trainer", {"slug": ACME_BANK, "stable_id": "adv-one-q1"}),
+    "author.new_question": Route("trainer", {"slug": ACME_BANK}),
+    "author.edit_question": Route("trainer", {"slug": ACME_BANK, "stable_id": "adv-one-q1"}),
+    "author.release": Route("trainer", {"slug": ACME_BANK}),
+    "author.preview": Route("trainer", {"version_id": ACME_VERSION}),
+    # No status chosen: back to the question's history with a message.
+    "author.change_status": Route(
+        "trainer", {"version_id": ACME_VERSION}, method="POST", success="/author/banks/mini/questions/adv-one-q1"
+    ),
     "org.index": Route("org_admin"),
-    "org.learners": Route("org_admin", {"org_id": OWN_ORG}),
+    "org.create": Route("admin", method="POST"),  # no fields: the form is shown again with errors
+    "org.dashboard": Route("org_admin", {"org_id": OWN_ORG}),
+    "org.report_csv": Route("org_admin", {"org_id": OWN_ORG}),
+    "org.learner": Route("org_admin", {"org_id": OWN_ORG, "user_id": ACME_LEARNER}),
+    "org.members": Route("org_admin", {"org_id": OWN_ORG}),
+    # No role chosen: back to the members page with a message.
+    "org.change_role": Route(
+        "org_admin", {"org_id": OWN_ORG, "user_id": ACME_LEARNER}, method="POST", success=r"/org/\d+/members"
+    ),
+    "org.remove_member": Route(
+        "org_admin", {"org_id": OWN_ORG, "user_id": ACME_LEARNER}, method="POST", success=r"/org/\d+/members"
+    ),
+    "org.invitations": Route("org_admin", {"org_id": OWN_ORG}),
+    "org.create_invitation": Route("org_admin", {"org_id": OWN_ORG}, method="POST"),  # defaults: shows a new link
+    "org.revoke_invitation": Route(
+        "org_admin",
+        {"org_id": OWN_ORG, "invitation_id": ACME_INVITATION},
+        method="POST",
+        success=r"/org/\d+/invitations",
+    ),
+    "org.regenerate_join_code": Route("org_admin", {"org_id": OWN_ORG}, method="POST"),  # shows the new code
+    "org.cohorts": Route("org_admin", {"org_id": OWN_ORG}),
+    "org.create_cohort": Route("org_admin", {"org_id": OWN_ORG}, method="POST"),  # no name: form with errors
+    "org.cohort": Route("org_admin", {"org_id": OWN_ORG, "cohort_id": ACME_COHORT}),
+    "org.rename_cohort": Route("org_admin", {"org_id": OWN_ORG, "cohort_id": ACME_COHORT}, method="POST"),
+    "org.delete_cohort": Route(
+        "org_admin", {"org_id": OWN_ORG, "cohort_id": ACME_COHORT}, method="POST", success=r"/org/\d+/cohorts"
+    ),
+    "org.add_cohort_members": Route("org_admin", {"org_id": OWN_ORG, "cohort_id": ACME_COHORT}, method="POST"),
+    "org.remove_cohort_member": Route(
+        "org_admin",
+        {"org_id": OWN_ORG, "cohort_id": ACME_COHORT, "user_id": ACME_LEARNER},
+        method="POST",
+        success=r"/org/\d+/cohorts/\d+",
+    ),
+    "org.join": Route(USERS),
+    "org.accept_invitation": Route(USERS, {"secret": ACME_INVITE_SECRET}),
     "admin.index": Route("admin"),
+    "stats.bank": Route("trainer", {"slug": ACME_BANK}),  # trainers of other organizations: 404 (test_item_analysis)
+    "stats.bank_csv": Route("trainer", {"slug": ACME_BANK}),
+    "stats.forms": Route("trainer", {"slug": ACME_BANK}),
+    "stats.version": Route("trainer", {"version_id": ACME_VERSION}),
+    "transfer.upload": Route("trainer"),
+    # An unknown or expired upload token sends an allowed user back to the upload form.
+    "transfer.preview": Route("trainer", {"token": "x" * 43}, success="/author/transfer/"),
+    "transfer.confirm": Route("trainer", method="POST", success="/author/transfer/"),
+    "transfer.export": Route("trainer", {"slug": ACME_BANK}),
+    "transfer.download": Route("trainer", {"slug": ACME_BANK}),
+    "account.index": Route(USERS),
+    "account.export": Route(USERS),
+    "account.delete": Route(USERS, method="POST"),  # no password: the form is shown again with errors
+    "api.openapi": Route(EVERYONE),
+    "api.organization": Route(TOKEN),
+    "api.learners": Route(TOKEN),
+    "api.learner": Route(TOKEN, {"user_id": 1}),
+    "api.learner_readiness": Route(TOKEN, {"user_id": 1}),
+    "api_keys.index": Route("org_admin", {"org_id": OWN_ORG}),
+    "api_keys.create": Route("org_admin", {"org_id": OWN_ORG}, method="POST"),  # no name: the form is shown again
+    "api_keys.revoke": Route("org_admin", {"org_id": OWN_ORG}, method="POST", success="/org/{org_id}/api-tokens"),
+    "sets.author_index": Route("trainer"),
+    # Trainers of other organizations get 404 for a bank's sets (tests/test_question_sets.py).
+    "sets.new": Route("trainer", {"slug": ACME_BANK}),
+    "sets.show": Route("trainer", {"set_id": ACME_SET}),
+    "sets.edit": Route("trainer", {"set_id": ACME_SET}),
+    "sets.archive": Route("trainer", {"set_id": ACME_SET}, method="POST", success="/author/sets/{set_id}"),
+    "sets.assign": Route("trainer", {"set_id": ACME_SET}, method="POST"),  # no target: the page shows the error
+    "sets.unassign": Route(
+        "trainer",
+        {"set_id": ACME_SET, "assignment_id": ACME_SET_ASSIGNMENT},
+        method="POST",
+        success="/author/sets/{set_id}",
+    ),
+    "sets.index": Route(USERS),
+    # Learners start only sets assigned to them (else 404): the placeholder assigns it via a cohort.
+    "sets.start": Route(USERS, {"set_id": ACME_SET}, method="POST", success=r"/practice/\d+/q/1"),
 }
 
 KINDS = ("anonymous", "trainee", "trainer", "org_admin", "admin")
@@ -131,6 +234,55 @@ def organization_id(app, slug: str) -> int:
         return org.id
 
 
+def own_bank(app, slug: str, org_id: int) -> str:
+    """Make the organization own the bank; return its slug."""
+    with app.app_context():
+        db.session.scalar(select(Bank).where(Bank.slug == slug)).organization_id = org_id
+        db.session.commit()
+    return slug
+
+
+def acme_value(app, org_id: int, placeholder: str) -> int | str:
+    """Create what an ACME_* placeholder names inside the acme organization; return its id (or secret)."""
+    with app.app_context():
+        organization = db.session.get(Organization, org_id)
+        if placeholder == ACME_COHORT:
+            value = orgs.create_cohort(organization, "Spring intake").id
+        elif placeholder == ACME_LEARNER:
+            member = accounts.register_user("member@acme.org", "Morgan Member", "correct-horse-battery")
+            value = accounts.add_membership(member, organization, "learner").user_id
+        else:
+            issued = orgs.create_invitation(organization, None)
+            value = issued.invitation.id if placeholder == ACME_INVITATION else issued.secret
+        db.session.commit()
+        return value
+
+
+def first_version_id(app, slug: str) -> int:
+    with app.app_context():
+        return db.session.scalar(
+            select(func.min(QuestionVersion.id)).join(Question).join(Bank).where(Bank.slug == slug)
+        )
+
+
+def acme_set(app, org_id: int, member_email: str | None) -> tuple[int, int]:
+    """A practice set on the acme-owned mini bank assigned to an acme cohort holding this user; (set, assignment)."""
+    own_bank(app, "mini", org_id)
+    with app.app_context():
+        bank = db.session.scalar(select(Bank).where(Bank.slug == "mini"))
+        cohort = Cohort(organization_id=org_id, name="Set access")
+        rules = {"domain": None, "tags": [], "difficulty": None, "count": 2}
+        question_set = QuestionSet(bank_id=bank.id, title="Access set", kind="rules", mode="practice", rules=rules)
+        db.session.add_all([cohort, question_set])
+        db.session.flush()
+        if member_email:
+            db.session.add(CohortMember(cohort_id=cohort.id, user_id=accounts.find_user(member_email).id))
+        assignment = QuestionSetAssignment(question_set=question_set, organization_id=org_id, cohort_id=cohort.id)
+        db.session.add(assignment)
+        db.session.commit()
+        return question_set.id, assignment.id
+
+
 def assert_login_redirect(response, path: str) -> None:
     assert response.status_code == 302
     location = urlsplit(response.location)
@@ -162,8 +314,18 @@ def test_route_access_by_kind_of_user(app, client, make_user, mini_release, endp
         holder = f"{kind}@example.org" if kind != "anonymous" else make_user("holder@example.org")
         code, certificate_id = issue_certificate(app, holder)
         values.update({k: code if k == "code" else certificate_id for k, v in values.items() if v == OWN_CERTIFICATE})
+    if values.get("slug") == ACME_BANK:
+        values["slug"] = own_bank(app, "mini", org_id)
+    if values.get("version_id") == ACME_VERSION:
+        values["version_id"] = first_version_id(app, own_bank(app, "mini", org_id))
     if values.get("org_id") == OWN_ORG:
         values["org_id"] = org_id
+    acme_placeholders = (ACME_COHORT, ACME_LEARNER, ACME_INVITATION, ACME_INVITE_SECRET)
+    values.update({k: acme_value(app, org_id, v) for k, v in values.items() if v in acme_placeholders})
+    if values.get("set_id") == ACME_SET:
+        member = f"{kind}@example.org" if kind != "anonymous" else None
+        values["set_id"], assignment_id = acme_set(app, org_id, member)
+        values.update({k: assignment_id for k, v in values.items() if v == ACME_SET_ASSIGNMENT})
     with app.test_request_context():
         path = url_for(endpoint, **values)
 
@@ -173,7 +335,9 @@ def test_route_access_by_kind_of_user(app, client, make_user, mini_release, endp
     else:
         response = client.get(path)
 
-    if kind == "anonymous":
+    if route.who == TOKEN:
+        assert response.status_code == 401 and response.is_json
+    elif kind == "anonymous":
         if route.who in (EVERYONE, GUESTS):
             assert response.status_code == 200
         else:
@@ -245,7 +409,7 @@ def test_org_admin_sees_only_their_own_members(app, make_user):
     make_user("ann@acme.org", role="learner", org="acme", name="Annabel Acme")
     make_user("gus@globex.org", role="learner", org="globex", name="Gustav Globex")
 
-    html = client.get(f"/org/{organization_id(app, 'acme')}").get_data(as_text=True)
+    html = client.get(f"/org/{organization_id(app, 'acme')}/members").get_data(as_text=True)
     assert "Annabel Acme" in html
     assert "Gustav Globex" not in html
 

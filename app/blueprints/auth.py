@@ -4,11 +4,14 @@ from __future__ import annotations
 
 from flask import Blueprint, current_app, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user, login_required, login_user, logout_user
+from wtforms import StringField
+from wtforms.validators import Length
 
 from app.blueprints.access import add_form_error
+from app.blueprints.org import join_code_limit
 from app.extensions import db, limiter, login_manager
 from app.forms import LoginForm, PostForm, RegisterForm
-from app.services import ServiceError, accounts
+from app.services import ServiceError, accounts, orgs
 
 bp = Blueprint("auth", __name__)
 
@@ -41,21 +44,41 @@ def _login(user) -> None:
     db.session.commit()
 
 
+class RegisterWithCodeForm(RegisterForm):
+    join_code = StringField(
+        "Join code (optional)",
+        validators=[Length(max=40)],
+        description="If your organization gave you a join code, enter it to join them now.",
+    )
+
+
+def _join_if_code(user, code: str | None) -> str:
+    """Join the organization of a join code typed at registration; the welcome message to show."""
+    if not (code or "").strip():
+        return "Welcome! Your account is ready."
+    membership = orgs.join_with_code(user, code)
+    return f"Welcome! Your account is ready and you joined {membership.organization.name}."
+
+
 @bp.route("/register", methods=["GET", "POST"])
+@join_code_limit(skip=lambda: not request.form.get("join_code", "").strip())
 def register():
     if current_user.is_authenticated:
         return redirect(url_for("progress.dashboard"))
-    form = RegisterForm()
+    form = RegisterWithCodeForm()
     if form.validate_on_submit():
         try:
             user = accounts.register_user(form.email.data, form.display_name.data, form.password.data)
+            welcome = _join_if_code(user, form.join_code.data)
         except ServiceError as exc:
+            db.session.rollback()  # a wrong join code creates no account
             add_form_error(form, exc)
         else:
+            next_url = _safe_next(request.args.get("next"))  # e.g. back to the invite link being accepted
             _login(user)
             login_user(user)
-            flash("Welcome! Your account is ready.", "success")
-            return redirect(url_for("progress.dashboard"))
+            flash(welcome, "success")
+            return redirect(next_url)
     return render_template("auth/register.html", form=form)
 
 

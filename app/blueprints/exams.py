@@ -147,5 +147,11 @@ def review(attempt_id: int):
     if not attempt.is_submitted:
         flash("The review opens when you submit the exam.", "info")
         return redirect(url_for(".resume", attempt_id=attempt.id))
-    track = get_track(attempt.release, attempt.track)
-    return render_template("exams/review.html", attempt=attempt, track=track, domains=exams.domain_scores(attempt))
+    track = get_track(attempt.release, attempt.track) if attempt.track else None
+    return render_template(
+        "exams/review.html",
+        attempt=attempt,
+        track=track,
+        cut_score=exams.exam_terms(attempt).cut_score,
+        domains=exams.domain_scores(attempt),
+    )

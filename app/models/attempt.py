@@ -3,12 +3,16 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import TYPE_CHECKING
 
 from sqlalchemy import ForeignKey, String, UniqueConstraint
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.extensions import db
 from app.models.bank import BankRelease, QuestionVersion
+
+if TYPE_CHECKING:
+    from app.models.organization import QuestionSet
 from app.models.base import JSONType, utcnow
 
 
@@ -29,6 +33,7 @@ class Attempt(db.Model):
     passed: Mapped[bool | None]
 
     release: Mapped[BankRelease] = relationship()
+    question_set: Mapped[QuestionSet | None] = relationship()
     responses: Mapped[list[Response]] = relationship(
         back_populates="attempt", order_by="Response.position", cascade="all, delete-orphan"
     )
@@ -39,6 +44,8 @@ class Attempt(db.Model):
 
     @property
     def title(self) -> str:
+        if self.question_set is not None:
+            return self.question_set.title
         if self.mode == "exam":
             return next((t["title"] for t in self.release.tracks if t["id"] == self.track), "Mock exam")
         if self.mode == "review":

@@ -5,9 +5,11 @@ from __future__ import annotations
 import random
 
 from flask import current_app
+from sqlalchemy import select
 
-from app.models import User
-from app.services import ServiceError, accounts, exams, practice
+from app.extensions import db
+from app.models import Cohort, Organization, User
+from app.services import ServiceError, accounts, exams, orgs, practice
 from app.services.banks import get_track, latest_release
 
 DEMO_PASSWORD = "practice-peer-2026"  # noqa: S105 - public demo accounts, printed by make run
@@ -26,6 +28,8 @@ DEMO_HISTORY = {
     "jordan@example.org": (0.55, 3, 0),
     "priya@example.org": (0.85, 8, 2),
 }
+DEMO_COHORT = "Spring 2026 cohort"
+DEMO_JOIN_CODE = "PEERWAYS"  # the demo organization's join code (new joiners land in the demo cohort)
 
 
 def seed_demo() -> list[tuple[str, str]]:
@@ -44,7 +48,22 @@ def seed_demo() -> list[tuple[str, str]]:
             accounts.add_membership(user, organization, role)
         if email in DEMO_HISTORY:
             _practice_history(user, release, *DEMO_HISTORY[email])
-    return [(label, email) for label, email, *_ in DEMO_USERS]
+    _demo_cohort_and_code(organization)
+    return [(label, email) for label, email, *_ in DEMO_USERS] + [("Join code", DEMO_JOIN_CODE)]
+
+
+def _demo_cohort_and_code(organization: Organization) -> None:
+    """The demo trainees in a cohort, and a join code for it (both made once)."""
+    cohort = db.session.scalar(
+        select(Cohort).where(Cohort.organization_id == organization.id, Cohort.name == DEMO_COHORT)
+    )
+    if cohort is None:
+        cohort = orgs.create_cohort(organization, DEMO_COHORT)
+        trainees = [user.id for user in orgs.organization_learners(organization) if user.email in DEMO_HISTORY]
+        if trainees:
+            orgs.add_to_cohort(cohort, trainees)
+    if orgs.active_join_code(organization) is None:
+        orgs.regenerate_join_code(organization, None, cohort=cohort, code=DEMO_JOIN_CODE)
 
 
 def _practice_history(user: User, release, skill: float, sessions: int, mock_exams: int) -> None:

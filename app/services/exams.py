@@ -17,9 +17,10 @@ from datetime import datetime, timedelta
 from sqlalchemy import exists, select, update
 
 from app.extensions import db
-from app.models import Attempt, BankRelease, QuestionVersion, Response, User
+from app.models import Attempt, BankRelease, QuestionSet, QuestionVersion, Response, User
 from app.models.base import utcnow
 from app.services import ServiceError, readiness, scheduler
+from app.services.banks import get_track
 from app.services.practice import candidate_versions, create_attempt, draw, times_seen
 from quizbank.blueprint import allocate
 
@@ -80,6 +81,23 @@ def start_exam(
         started_at=now,
         deadline_at=now + timedelta(minutes=track["exam"]["time_limit_minutes"]),
     )
+
+
+@dataclass(frozen=True)
+class ExamTerms:
+    """What an exam attempt is held to: its time limit and the share needed to pass."""
+
+    time_limit_minutes: int
+    cut_score: float
+
+
+def exam_terms(attempt: Attempt) -> ExamTerms:
+    """The terms of an exam attempt: from its question set when it has one, else from its track."""
+    question_set = db.session.get(QuestionSet, attempt.question_set_id) if attempt.question_set_id else None
+    if question_set is not None and question_set.pass_mark is not None:
+        return ExamTerms(question_set.time_limit_minutes or 0, question_set.pass_mark)
+    exam = get_track(attempt.release, attempt.track)["exam"]
+    return ExamTerms(exam["time_limit_minutes"], exam["cut_score"])
 
 
 def is_expired(attempt: Attempt, now: datetime | None = None) -> bool:
@@ -164,19 +182,19 @@ def _saved_results(attempt: Attempt) -> list[tuple[QuestionVersion, bool | None]
 
 
 def _score(attempt: Attempt, results: list[tuple[QuestionVersion, bool | None]]) -> None:
-    track = next(t for t in attempt.release.tracks if t["id"] == attempt.track)
     correct = sum(1 for _, is_correct in results if is_correct)
     attempt.score = correct / len(results) if results else 0.0
-    attempt.passed = attempt.score >= track["exam"]["cut_score"] - 1e-9
+    attempt.passed = attempt.score >= exam_terms(attempt).cut_score - 1e-9
 
 
 def _after_submit(attempt: Attempt, results: list[tuple[QuestionVersion, bool | None]], now: datetime) -> None:
     """Feed the finished exam to spaced repetition and the readiness history."""
     answered = [(version, bool(correct)) for version, correct in results if correct is not None]
     scheduler.record_outcomes(attempt.user_id, attempt.release.bank_id, answered, now)
-    track = next(t for t in attempt.release.tracks if t["id"] == attempt.track)
-    user = db.session.get(User, attempt.user_id)
-    readiness.record_snapshot(user, attempt.release, track, attempt=attempt, now=now)
+    track = get_track(attempt.release, attempt.track)  # a question-set exam has no track: the bank's first one
+    if track is not None:
+        user = db.session.get(User, attempt.user_id)
+        readiness.record_snapshot(user, attempt.release, track, attempt=attempt, now=now)
 
 
 def expire_due(now: datetime | None = None, user: User | None = None) -> int:

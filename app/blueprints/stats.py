@@ -1,0 +1,148 @@
+"""Item analysis for trainers: per-version statistics, distractors, form reliability, CSV export.
+
+Only trainers of the organization that owns a bank (and site admins) see its statistics; for anyone
+else the bank and its versions do not exist (404).
+"""
+
+from __future__ import annotations
+
+from flask import Blueprint, Response, abort, render_template, request
+from flask_login import current_user
+from flask_wtf import FlaskForm
+from wtforms import DateField, SelectField
+from wtforms.fields.choices import SelectChoice
+from wtforms.validators import Optional
+
+from app.blueprints.access import role_required
+from app.models import Bank, QuestionVersion
+from app.services import banks, item_analysis
+from app.services.item_analysis import StatsFilter
+
+bp = Blueprint("stats", __name__, url_prefix="/author/stats")
+
+MODE_CHOICES = [
+    SelectChoice("exam", "Mock exams"),
+    SelectChoice("practice", "Practice"),
+    SelectChoice("review", "Spaced review"),
+    SelectChoice("all", "All modes"),
+]
+
+
+class StatsFilterForm(FlaskForm):
+    """GET filters shared by every stats page (no CSRF: it changes nothing)."""
+
+    class Meta:
+        csrf = False
+
+    mode = SelectField(
+        "Attempts",
+        choices=MODE_CHOICES,
+        default="exam",
+        description="Discrimination is most meaningful on mock exams, the default.",
+    )
+    since = DateField("Submitted from", validators=[Optional()])
+    until = DateField("Submitted until", validators=[Optional()])
+
+    def validate_until(self, field) -> None:
+        if field.data and self.since.data and field.data < self.since.data:
+            field.errors.append("The end date must not be before the start date.")
+
+
+def _filters() -> tuple[StatsFilterForm, StatsFilter]:
+    """The filter form from the query string and the filter it describes (defaults when invalid)."""
+    form = StatsFilterForm(formdata=request.args)
+    if not form.validate():
+        return form, StatsFilter()
+    mode = None if form.mode.data == "all" else form.mode.data
+    return form, StatsFilter(mode=mode, since=form.since.data, until=form.until.data)
+
+
+def _filter_args() -> dict[str, str]:
+    """The current filter query parameters, to carry over into links."""
+    return {key: request.args[key] for key in ("mode", "since", "until") if request.args.get(key)}
+
+
+def _bank_or_404(slug: str) -> Bank:
+    bank = banks.get_bank(slug)
+    if bank is None or not item_analysis.can_view(current_user, bank):
+        abort(404)
+    return bank
+
+
+def _version_or_404(version_id: int) -> QuestionVersion:
+    version = item_analysis.get_version(version_id)
+    if version is None or not item_analysis.can_view(current_user, version.question.bank):
+        abort(404)
+    return version
+
+
+@bp.app_template_global("can_view_item_stats")
+def can_view_item_stats(bank: Bank) -> bool:
+    return current_user.is_authenticated and item_analysis.can_view(current_user, bank)
+
+
+@bp.route("/banks/<slug>")
+@role_required("trainer")
+def bank(slug: str):
+    bank = _bank_or_404(slug)
+    form, filters = _filters()
+    release = bank.releases[-1] if bank.releases else None
+    items = item_analysis.release_item_stats(release, filters) if release else []
+    sort = request.args.get("sort") if request.args.get("sort") in item_analysis.SORT_KEYS else None
+    descending = request.args.get("order") == "desc"
+    return render_template(
+        "stats/bank.html",
+        bank=bank,
+        release=release,
+        items=item_analysis.sort_items(items, sort, descending),
+        form=form,
+        filter_args=_filter_args(),
+        sort=sort,
+        descending=descending,
+    )
+
+
+@bp.route("/banks/<slug>.csv")
+@role_required("trainer")
+def bank_csv(slug: str):
+    bank = _bank_or_404(slug)
+    _, filters = _filters()
+    mode = filters.mode or "all"
+    return Response(
+        item_analysis.bank_csv(bank, filters),
+        mimetype="text/csv",
+        headers={"Content-Disposition": f'attachment; filename="{bank.slug}-item-stats-{mode}.csv"'},
+    )
+
+
+@bp.route("/banks/<slug>/forms")
+@role_required("trainer")
+def forms(slug: str):
+    bank = _bank_or_404(slug)
+    form, filters = _filters()
+    return render_template(
+        "stats/forms.html",
+        bank=bank,
+        forms=item_analysis.form_stats(bank, filters),
+        form=form,
+        filter_args=_filter_args(),
+    )
+
+
+@bp.route("/versions/<int:version_id>")
+@role_required("trainer")
+def version(version_id: int):
+    version = _version_or_404(version_id)
+    form, filters = _filters()
+    bank = version.question.bank
+    release = bank.releases[-1] if bank.releases else None
+    return render_template(
+        "stats/version.html",
+        bank=bank,
+        version=version,
+        question=version.question,
+        domains=release.domains if release else {},
+        item=item_analysis.version_item_stats(version, filters),
+        form=form,
+        filter_args=_filter_args(),
+    )

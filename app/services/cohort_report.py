@@ -1,0 +1,452 @@
+"""Cohort readiness report: every learner's readiness in a fixed number of grouped queries.
+
+``readiness.evaluate`` runs a handful of queries for one learner; calling it per learner would make a
+dashboard of 5,000 learners run 20,000 queries. This module asks the same questions once for the whole
+group (window functions partitioned by learner) and feeds the answers to readiness's pure math, so a
+learner's row here always equals ``readiness.evaluate`` for that learner.
+
+The CSV export (``report_csv``) has one row per learner; CSV_COLUMNS documents its header.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+
+from sqlalchemy import Integer, case, cast, distinct, func, select
+
+from app.extensions import db
+from app.models import (
+    Attempt,
+    BankRelease,
+    Cohort,
+    CohortMember,
+    Membership,
+    Organization,
+    QuestionVersion,
+    ReleaseItem,
+    Response,
+    User,
+)
+from app.models.base import utcnow
+from app.services.readiness import DEFAULT_RULES, RECENT_ANSWERS, beta_mean, pass_probability, posterior
+from quizbank.blueprint import allocate
+
+STALLED_AFTER = timedelta(days=14)
+AT_RISK_PROBABILITY = 0.5
+AT_RISK_MIN_ANSWERS = 20
+FLAG_HELP = {
+    "ready": "Every readiness rule is met.",
+    "at_risk": f"Estimated chance of passing under {AT_RISK_PROBABILITY:.0%} after {AT_RISK_MIN_ANSWERS}+ answers.",
+    "stalled": f"No answers in the last {STALLED_AFTER.days} days, or none at all.",
+}
+CSV_COLUMNS = (
+    ("name", "The learner's display name."),
+    ("email", "The learner's account email."),
+    ("chance_of_passing", "Estimated probability (0-1) of reaching the cut score on a mock exam."),
+    ("proficiency_<domain>", "Estimated proficiency (posterior mean, 0-1) per blueprint domain, in blueprint order."),
+    ("coverage", "Share (0-1) of the current release's questions answered at least once."),
+    ("answers", "Answers given in this question bank."),
+    ("last_active", "Time of the latest answer (UTC, ISO 8601); empty if never."),
+    ("mock_exams_passed", "Submitted mock exams passed on this track."),
+    ("ready", "yes/no: " + FLAG_HELP["ready"]),
+    ("stalled", "yes/no: " + FLAG_HELP["stalled"]),
+    ("at_risk", "yes/no: " + FLAG_HELP["at_risk"]),
+)
+SORT_KEYS = ("name", "probability", "coverage", "answers", "last_active", "exams_passed")
+FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+@dataclass(frozen=True)
+class LearnerRow:
+    user_id: int
+    name: str
+    email: str
+    probability: float
+    domains: dict[str, float]  # posterior mean per blueprint domain, in blueprint order
+    coverage: float
+    answers: int
+    last_active: datetime | None
+    exams_passed: int
+    rules: dict[str, bool]  # readiness rule key -> met
+    stalled: bool
+    at_risk: bool
+
+    @property
+    def ready(self) -> bool:
+        return all(self.rules.values())
+
+    @property
+    def flags(self) -> list[str]:
+        """The row's flags, most urgent first."""
+        return [
+            name for name, on in (("at_risk", self.at_risk), ("stalled", self.stalled), ("ready", self.ready)) if on
+        ]
+
+
+@dataclass(frozen=True)
+class CohortReport:
+    track_id: str
+    track_title: str
+    domain_names: dict[str, str]  # blueprint domain -> display name
+    rows: list[LearnerRow]
+    generated_at: datetime
+    cohort: Cohort | None = None
+    counts: dict[str, int] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class _Activity:
+    answers: int = 0
+    seen: int = 0
+    last_active: datetime | None = None
+
+
+@dataclass(frozen=True)
+class _Exams:
+    recent: list[bool] = field(default_factory=list)  # newest first
+    passed: int = 0
+
+
+# --- Grouped queries -------------------------------------------------------------------------------------
+
+
+def learner_ids(organization: Organization, cohort: Cohort | None = None):
+    """A subquery of the ids of the organization's learners (only those in ``cohort`` when given)."""
+    query = select(Membership.user_id).where(
+        Membership.organization_id == organization.id, Membership.role == "learner"
+    )
+    if cohort is not None:
+        query = query.where(
+            Membership.user_id.in_(select(CohortMember.user_id).where(CohortMember.cohort_id == cohort.id))
+        )
+    return query
+
+
+def _learners(ids) -> list[tuple[int, str, str]]:
+    return list(db.session.execute(select(User.id, User.display_name, User.email).where(User.id.in_(ids))).all())
+
+
+def _answered(ids, release: BankRelease, now: datetime | None) -> list:
+    """The same conditions as readiness's, for a group of users."""
+    conditions = [Attempt.user_id.in_(ids), Response.chosen_option.is_not(None), BankRelease.bank_id == release.bank_id]
+    if now is not None:
+        conditions.append(Response.answered_at <= now)
+    return conditions
+
+
+def recent_domain_counts(
+    ids, release: BankRelease, domains: list[str], now: datetime | None = None
+) -> dict[int, dict[str, tuple[int, int]]]:
+    """{user: {domain: (answered, correct)}} over each user's latest answers per domain, counted as
+    readiness.recent_domain_counts counts them, in one query: a window numbers each (user, domain)'s
+    answers newest first and only the first RECENT_ANSWERS are summed."""
+    rank = func.row_number().over(
+        partition_by=(Attempt.user_id, QuestionVersion.domain),
+        order_by=(Response.answered_at.desc().nulls_last(), Response.id.desc()),
+    )
+    ranked = (
+        select(
+            Attempt.user_id.label("user_id"),
+            QuestionVersion.domain.label("domain"),
+            Response.correct.label("correct"),
+            rank.label("rank"),
+        )
+        .select_from(Response)
+        .join(Attempt, Attempt.id == Response.attempt_id)
+        .join(BankRelease, BankRelease.id == Attempt.release_id)
+        .join(QuestionVersion, QuestionVersion.id == Response.question_version_id)
+        .where(*_answered(ids, release, now), QuestionVersion.domain.in_(domains))
+        .subquery()
+    )
+    rows = db.session.execute(
+        select(
+            ranked.c.user_id,
+            ranked.c.domain,
+            func.count(),
+            func.coalesce(func.sum(cast(ranked.c.correct, Integer)), 0),
+        )
+        .where(ranked.c.rank <= RECENT_ANSWERS)
+        .group_by(ranked.c.user_id, ranked.c.domain)
+    )
+    counts: dict[int, dict[str, tuple[int, int]]] = {}
+    for user_id, domain, answered, correct in rows:
+        counts.setdefault(user_id, {})[domain] = (answered, int(correct))
+    return counts
+
+
+def _release_size(release: BankRelease) -> int:
+    return db.session.scalar(select(func.count()).select_from(ReleaseItem).where(ReleaseItem.release_id == release.id))
+
+
+def activity(ids, release: BankRelease, now: datetime | None = None) -> dict[int, _Activity]:
+    """Per user: answers in this bank, distinct release questions answered (as readiness.coverage counts
+    them) and the latest answer's time, in one grouped query."""
+    in_release = (
+        select(QuestionVersion.question_id)
+        .join(ReleaseItem, ReleaseItem.question_version_id == QuestionVersion.id)
+        .where(ReleaseItem.release_id == release.id)
+    )
+    rows = db.session.execute(
+        select(
+            Attempt.user_id,
+            func.count(),
+            func.count(distinct(case((Response.question_id.in_(in_release), Response.question_id)))),
+            func.max(Response.answered_at),
+        )
+        .select_from(Response)
+        .join(Attempt, Attempt.id == Response.attempt_id)
+        .join(BankRelease, BankRelease.id == Attempt.release_id)
+        .where(*_answered(ids, release, now))
+        .group_by(Attempt.user_id)
+    )
+    return {user_id: _Activity(answers, seen, last) for user_id, answers, seen, last in rows}
+
+
+def exam_results(ids, release: BankRelease, track_id: str, limit: int, now: datetime | None = None) -> dict:
+    """Per user: passed/failed of the latest ``limit`` submitted mock exams (newest first) and the number
+    passed in all, over one window query."""
+    partition = {"partition_by": Attempt.user_id}
+    rank = func.row_number().over(**partition, order_by=(Attempt.submitted_at.desc(), Attempt.id.desc()))
+    passed_total = func.sum(case((Attempt.passed.is_(True), 1), else_=0)).over(**partition)
+    conditions = [
+        Attempt.user_id.in_(ids),
+        Attempt.mode == "exam",
+        Attempt.track == track_id,
+        Attempt.submitted_at.is_not(None),
+        BankRelease.bank_id == release.bank_id,
+    ]
+    if now is not None:
+        conditions.append(Attempt.submitted_at <= now)
+    ranked = (
+        select(
+            Attempt.user_id.label("user_id"),
+            Attempt.passed.label("passed"),
+            rank.label("rank"),
+            passed_total.label("passed_total"),
+        )
+        .join(BankRelease, BankRelease.id == Attempt.release_id)
+        .where(*conditions)
+        .subquery()
+    )
+    rows = db.session.execute(
+        select(ranked.c.user_id, ranked.c.passed, ranked.c.passed_total)
+        .where(ranked.c.rank <= max(limit, 1))
+        .order_by(ranked.c.user_id, ranked.c.rank)
+    )
+    results: dict[int, _Exams] = {}
+    for user_id, passed, total in rows:
+        entry = results.setdefault(user_id, _Exams(passed=int(total)))
+        if len(entry.recent) < limit:
+            entry.recent.append(bool(passed))
+    return results
+
+
+# --- Rules, as readiness.evaluate applies them ------------------------------------------------------------
+
+
+def _rules_met(
+    rules: dict, recent_exams: list[bool], means: list[float], coverage: float, probability: float
+) -> dict[str, bool]:
+    required = int(rules["min_recent_exams"])
+    exams_met = required <= 0 or (len(recent_exams) >= required and all(recent_exams[:required]))
+    return {
+        "recent_exams": exams_met,
+        "domain_floor": all(mean >= rules["domain_floor"] for mean in means),
+        "coverage": coverage >= rules["min_coverage"],
+        "probability": probability >= rules["target_probability"],
+    }
+
+
+# --- The report ---------------------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class _Context:
+    """What every row of one report shares."""
+
+    track: dict
+    rules: dict
+    allocation: dict[str, int]
+    release_size: int
+    now: datetime
+
+
+def _row(
+    learner: tuple[int, str, str], context: _Context, recent: dict[str, tuple[int, int]], seen: _Activity, exams: _Exams
+) -> LearnerRow:
+    user_id, name, email = learner
+    counts = {domain: recent.get(domain, (0, 0)) for domain in context.track["blueprint"]}
+    posteriors = {domain: posterior(correct, answered) for domain, (answered, correct) in counts.items()}
+    means = {domain: beta_mean(*ab) for domain, ab in posteriors.items()}
+    probability = pass_probability(posteriors, context.allocation, context.track["exam"]["cut_score"])
+    coverage = min(seen.seen / context.release_size, 1.0) if context.release_size else 0.0
+    return LearnerRow(
+        user_id=user_id,
+        name=name,
+        email=email,
+        probability=probability,
+        domains=means,
+        coverage=coverage,
+        answers=seen.answers,
+        last_active=seen.last_active,
+        exams_passed=exams.passed,
+        rules=_rules_met(context.rules, exams.recent, list(means.values()), coverage, probability),
+        stalled=seen.last_active is None or seen.last_active < context.now - STALLED_AFTER,
+        at_risk=probability < AT_RISK_PROBABILITY and seen.answers >= AT_RISK_MIN_ANSWERS,
+    )
+
+
+def build_report(
+    organization: Organization,
+    release: BankRelease,
+    track: dict,
+    cohort: Cohort | None = None,
+    now: datetime | None = None,
+    sort: str = "name",
+) -> CohortReport:
+    """Readiness of every learner of the organization (or of one cohort) on a track, in 5 queries.
+
+    ``now`` evaluates as of that moment (later answers and exams are ignored), like readiness.evaluate.
+    ``sort`` is one of SORT_KEYS, with a leading "-" for descending order.
+    """
+    ids = learner_ids(organization, cohort)
+    blueprint = track["blueprint"]
+    rules = {**DEFAULT_RULES, **track.get("readiness", {})}
+    learners = _learners(ids)
+    counts = recent_domain_counts(ids, release, list(blueprint), now)
+    seen = activity(ids, release, now)
+    exams = exam_results(ids, release, track["id"], int(rules["min_recent_exams"]), now)
+    context = _Context(
+        track, rules, allocate(track["exam"]["length"], blueprint), _release_size(release), now or utcnow()
+    )
+    rows = []
+    for learner in learners:
+        user_id = learner[0]
+        rows.append(
+            _row(
+                learner, context, counts.get(user_id, {}), seen.get(user_id, _Activity()), exams.get(user_id, _Exams())
+            )
+        )
+    return CohortReport(
+        track_id=track["id"],
+        track_title=track["title"],
+        domain_names={domain: release.domains.get(domain, domain) for domain in blueprint},
+        rows=sort_rows(rows, sort),
+        generated_at=context.now,
+        cohort=cohort,
+        counts={flag: sum(1 for row in rows if flag in row.flags) for flag in FLAG_HELP},
+    )
+
+
+def _sort_value(row: LearnerRow, key: str):
+    if key == "last_active":
+        return row.last_active or datetime.min
+    if key == "name":
+        return row.name.lower()
+    return getattr(row, key)
+
+
+def sort_rows(rows: list[LearnerRow], sort: str) -> list[LearnerRow]:
+    """Rows ordered by a SORT_KEYS key ("-key" for descending); ties and unknown keys go by name."""
+    descending = sort.startswith("-")
+    key = sort.removeprefix("-")
+    by_name = sorted(rows, key=lambda row: (row.name.lower(), row.user_id))
+    if key not in SORT_KEYS or key == "name":
+        return list(reversed(by_name)) if descending and key == "name" else by_name
+    return sorted(by_name, key=lambda row: _sort_value(row, key), reverse=descending)
+
+
+# --- CSV -----------------------------------------------------------------------------------------------------
+
+
+def csv_header(report: CohortReport) -> list[str]:
+    """The CSV's column names (documented in this module's docstring)."""
+    domains = [f"proficiency_{domain}" for domain in report.domain_names]
+    return [
+        "name",
+        "email",
+        "chance_of_passing",
+        *domains,
+        "coverage",
+        "answers",
+        "last_active",
+        "mock_exams_passed",
+        "ready",
+        "stalled",
+        "at_risk",
+    ]
+
+
+def safe_cell(value: object) -> str:
+    """A cell spreadsheets will not run as a formula: text starting with = + - @ (or tab/CR) gets a "'"."""
+    text = "" if value is None else str(value)
+    return "'" + text if text.startswith(FORMULA_PREFIXES) else text
+
+
+def _yes(flag: bool) -> str:
+    return "yes" if flag else "no"
+
+
+def csv_rows(report: CohortReport) -> list[list[str]]:
+    """The report as CSV rows (header first), every cell guarded against formula injection."""
+    rows = [csv_header(report)]
+    for row in report.rows:
+        cells = [
+            row.name,
+            row.email,
+            f"{row.probability:.3f}",
+            *(f"{mean:.3f}" for mean in row.domains.values()),
+            f"{row.coverage:.3f}",
+            row.answers,
+            row.last_active.isoformat(timespec="seconds") if row.last_active else "",
+            row.exams_passed,
+            _yes(row.ready),
+            _yes(row.stalled),
+            _yes(row.at_risk),
+        ]
+        rows.append([safe_cell(cell) for cell in cells])
+    return rows
+
+
+def report_csv(report: CohortReport) -> str:
+    """The report as CSV text."""
+    buffer = io.StringIO()
+    csv.writer(buffer, lineterminator="\r\n").writerows(csv_rows(report))
+    return buffer.getvalue()
+
+
+# --- One learner's recent attempts (drill-down) ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AttemptScore:
+    attempt: Attempt
+    questions: int
+    answered: int
+    correct: int
+
+    @property
+    def share(self) -> float:
+        return self.correct / self.answered if self.answered else 0.0
+
+
+def recent_attempt_scores(user: User, limit: int = 10) -> list[AttemptScore]:
+    """The user's latest attempts, newest first, with question/answer/correct counts (two queries)."""
+    attempts = list(
+        db.session.scalars(select(Attempt).where(Attempt.user_id == user.id).order_by(Attempt.id.desc()).limit(limit))
+    )
+    rows = db.session.execute(
+        select(
+            Response.attempt_id,
+            func.count(),
+            func.count(Response.chosen_option),
+            func.coalesce(func.sum(cast(Response.correct, Integer)), 0),
+        )
+        .where(Response.attempt_id.in_([attempt.id for attempt in attempts]))
+        .group_by(Response.attempt_id)
+    )
+    tallies = {attempt_id: (questions, answered, int(correct)) for attempt_id, questions, answered, correct in rows}
+    return [AttemptScore(attempt, *tallies.get(attempt.id, (0, 0, 0))) for attempt in attempts]

@@ -1,0 +1,284 @@
+"""Moodle XML question files to bank scenarios and back.
+
+Import rules
+- The file is parsed only by defusedxml (its ElementTree parser with ``forbid_dtd=True``, entities and
+  external references forbidden), so a DTD, entity declaration or external reference (XXE, billion laughs)
+  is reported as an "unsafe XML" problem: never expanded, never fetched. Broken XML is an "invalid XML"
+  problem at the parser's line.
+- ``<question type="category">`` sets the category of the questions that follow
+  (``$course$/top/Advocacy/stigma``): each segment is matched case-insensitively against the bank's domain
+  ids and names, then tag ids and names; the first domain match is the domain, tag matches become tags,
+  ``$...$``, ``top`` and unmatched segments are ignored. A question without a domain is a problem.
+  ``<tags><tag><text>`` are matched against the tag vocabulary too (unmatched ones are ignored).
+- Only ``multichoice`` with ``<single>true</single>`` and 3 or 4 answers becomes a question. The answer
+  with ``fraction="100"`` is the key; other fractions are incorrect options. Several answers at 100, or
+  partial credit only, is skipped as "multichoice (multiple answers)", as is ``<single>false</single>``;
+  no answer with a positive fraction is a problem. ``<shuffleanswers>`` is accepted (the trainer always
+  shuffles options). Each answer's ``<feedback>`` is its rationale; a missing one is a problem.
+- ``questiontext`` in format ``html`` is reduced to plain text (tags stripped, entities unescaped, one
+  paragraph per block element, ``<br>`` a line break); other formats are taken as plain text. The last
+  paragraph is the stem, earlier ones the scenario. ``<idnumber>`` is the question id when it is
+  lowercase-kebab-case, otherwise a slug of ``<name>``; ids are made unique with -2, -3...
+- Other types (truefalse, essay, matching, shortanswer, numerical, ddwtos, multianswer/cloze, description...)
+  are skipped with the line of their ``<question>`` element.
+
+Export (``to_moodle_xml``) writes one category per domain (``$course$/top/<domain name>``) followed by its
+questions: ``<name>`` and ``<idnumber>`` = question id, ``<questiontext format="html">`` with one ``<p>`` per
+paragraph (scenario, then stem), answers with fraction 100 or 0 and ``<feedback>``, ``<tags>`` for the tags
+plus ``quizbank-scenario:``, ``quizbank-difficulty:`` and ``quizbank-competency:`` metadata tags, which the
+import reads and strips. Parsing the export gives back every question with the same content hash, as long
+as the bank's texts have no spaces at line ends, runs of spaces or runs of blank lines (HTML normalises them).
+"""
+
+from __future__ import annotations
+
+import html
+from xml.etree.ElementTree import Element, ParseError, TreeBuilder
+
+from defusedxml import DefusedXmlException
+from defusedxml.ElementTree import DefusedXMLParser
+
+from quizbank.converters.common import (
+    ConversionResult,
+    Metadata,
+    ParsedOption,
+    ParsedQuestion,
+    ResultBuilder,
+    check_size,
+    excerpt,
+    html_to_text,
+    paragraphs,
+)
+from quizbank.errors import Problem
+from quizbank.model import Bank, Question, Scenario
+
+KEY_HINT = 'give the correct answer fraction="100"'
+META_SCENARIO = "quizbank-scenario:"
+META_DIFFICULTY = "quizbank-difficulty:"
+META_COMPETENCY = "quizbank-competency:"
+META_STEM_PARAGRAPHS = "quizbank-stem-paragraphs:"
+ANSWER_FORMAT = "moodle_auto_format"  # Moodle's default for answers and feedback without a format attribute
+NOT_SUPPORTED = "{kind} questions are not supported (only single-answer multiple choice)"
+
+
+class _LineTreeBuilder(TreeBuilder):
+    """An ElementTree builder that remembers the source line of every element's start tag."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lines: dict[Element, int] = {}
+        self.parser: DefusedXMLParser | None = None
+
+    def start(self, tag, attrs):
+        element = super().start(tag, attrs)
+        if self.parser is not None:
+            self.lines[element] = self.parser.parser.CurrentLineNumber
+        return element
+
+
+def _read_xml(data: bytes, source: str) -> tuple[Element, dict[Element, int]] | Problem:
+    """(root, element lines), or the Problem that stopped the defused parser (unsafe or broken XML)."""
+    builder = _LineTreeBuilder()
+    parser = DefusedXMLParser(target=builder, forbid_dtd=True, forbid_entities=True, forbid_external=True)
+    builder.parser = parser
+    try:
+        parser.feed(data)
+        root = parser.close()
+    except DefusedXmlException as exc:
+        return Problem(source, parser.parser.CurrentLineNumber, f"unsafe XML: {_unsafe_reason(exc)}")
+    except ParseError as exc:
+        return Problem(source, exc.position[0], f"invalid XML: {exc}")
+    if root.tag != "quiz":
+        return Problem(source, builder.lines.get(root, 1), f"expected a Moodle XML <quiz> document, found <{root.tag}>")
+    return root, builder.lines
+
+
+def parse_moodle_xml(data: bytes, *, source: str, domains: dict[str, str], tags: dict[str, str]) -> ConversionResult:
+    """Convert a Moodle XML question file into scenarios for a bank with these domain and tag vocabularies."""
+    check_size(data, source)
+    parsed = _read_xml(data, source)
+    if isinstance(parsed, Problem):
+        return ConversionResult(scenarios=(), skipped=(), problems=(parsed,))
+    root, lines = parsed
+    builder = ResultBuilder(source, domains, tags, key_hint=KEY_HINT)
+    category = ""
+    for position, element in enumerate(root.findall("question"), 1):
+        line = lines.get(element, position)
+        kind = element.get("type") or "untyped"
+        if kind == "category":
+            category = _text(element, "category/text")
+        elif kind == "multichoice":
+            _read_multichoice(element, line, lines, category, builder)
+        else:
+            builder.skip(line, kind, _title(element), NOT_SUPPORTED.format(kind=kind))
+    return builder.result()
+
+
+def _unsafe_reason(exc: DefusedXmlException) -> str:
+    name = type(exc).__name__
+    return f"{name}: document type declarations (DTD), entity declarations and external references are not allowed"
+
+
+def _text(element: Element, path: str) -> str:
+    return (element.findtext(path) or "").strip()
+
+
+def _title(element: Element) -> str:
+    """The question's name, else its idnumber, else the start of its text."""
+    name = _text(element, "name/text") or _text(element, "idnumber")
+    return name or excerpt(_formatted(element.find("questiontext"), "html"))
+
+
+def _formatted(element: Element | None, default_format: str) -> str:
+    """The plain text of an element with a format attribute and a <text> child."""
+    if element is None:
+        return ""
+    raw = element.findtext("text") or ""
+    if element.get("format", default_format) == "html":
+        return html_to_text(raw)
+    return "\n".join(line.rstrip() for line in raw.replace("\r\n", "\n").split("\n")).strip()
+
+
+def _read_multichoice(
+    element: Element, line: int, lines: dict[Element, int], category: str, builder: ResultBuilder
+) -> None:
+    title = _title(element)
+    if _text(element, "single").lower() in ("false", "0"):
+        builder.skip(line, "multichoice (multiple answers)", title, "<single> is false: several answers may be chosen")
+        return
+    tags = [_text(tag, "text") for tag in element.findall("tags/tag")]
+    options = [_option(answer, lines.get(answer, line), builder) for answer in element.findall("answer")]
+    if any(option is None for option in options):
+        return
+    question = ParsedQuestion(
+        line=line,
+        title=title,
+        preferred_id=_text(element, "idnumber"),
+        text=_formatted(element.find("questiontext"), "html"),
+        options=options,
+        category=category,
+        free_tags=tuple(t for t in tags if not t.startswith("quizbank-")),
+        metadata=_metadata(tags, line, builder),
+    )
+    builder.add(question)
+
+
+def _option(answer: Element, line: int, builder: ResultBuilder) -> ParsedOption | None:
+    fraction = answer.get("fraction", "0")
+    try:
+        weight = float(fraction)
+    except ValueError:
+        builder.problem(line, f"answer fraction must be a number, got {fraction!r}")
+        return None
+    feedback = answer.find("feedback")
+    rationale = _formatted(feedback, ANSWER_FORMAT) if feedback is not None else None
+    return ParsedOption(_formatted(answer, ANSWER_FORMAT), weight, rationale, line)
+
+
+def _metadata(tags: list[str], line: int, builder: ResultBuilder) -> Metadata:
+    meta = Metadata()
+    for tag in tags:
+        if tag.startswith(META_SCENARIO):
+            meta.scenario_id = tag.removeprefix(META_SCENARIO)
+        elif tag.startswith(META_DIFFICULTY):
+            meta.difficulty = tag.removeprefix(META_DIFFICULTY)
+        elif tag.startswith(META_COMPETENCY):
+            meta.competencies += (tag.removeprefix(META_COMPETENCY),)
+        elif tag.startswith(META_STEM_PARAGRAPHS):
+            count = tag.removeprefix(META_STEM_PARAGRAPHS)
+            if count.isdigit() and int(count) >= 1:
+                meta.stem_paragraphs = int(count)
+            else:
+                builder.problem(line, f"{META_STEM_PARAGRAPHS} needs a whole number of at least 1, got {count!r}")
+                meta.invalid = True
+    return meta
+
+
+# Export --------------------------------------------------------------------------------------------------
+
+
+def to_moodle_xml(bank: Bank) -> bytes:
+    """The whole bank as Moodle XML, with metadata tags so that parse_moodle_xml restores every content hash."""
+    out = [
+        '<?xml version="1.0" encoding="UTF-8"?>',
+        f"<!-- {_comment(bank.title)} ({bank.id} {bank.version}), exported from quizbank. "
+        "quizbank-* tags carry ids and metadata; keep them to re-import without changes. -->",
+        "<quiz>",
+    ]
+    groups: dict[str, list[tuple[Scenario, Question]]] = {d: [] for d in bank.domains}
+    for scenario, question in bank.questions():
+        groups.setdefault(scenario.domain, []).append((scenario, question))
+    for domain, pairs in groups.items():
+        if pairs:
+            out += _category(bank.domains.get(domain, domain))
+            for scenario, question in pairs:
+                out += _question(scenario, question)
+    out.append("</quiz>")
+    return ("\n".join(out) + "\n").encode("utf-8")
+
+
+def _comment(text: str) -> str:
+    return " ".join(text.split()).replace("--", "- -")
+
+
+def _escape(text: str) -> str:
+    return html.escape(text, quote=False)
+
+
+def _cdata(text: str) -> str:
+    return "<![CDATA[" + text.replace("]]>", "]]]]><![CDATA[>") + "]]>"
+
+
+def _inline_html(text: str) -> str:
+    """Text as inline HTML: escaped, with <br> for line breaks."""
+    return _escape(text).replace("\n", "<br>\n")
+
+
+def _html(text: str) -> str:
+    """Text as HTML: one <p> per paragraph, <br> for line breaks inside one."""
+    return "\n".join(f"<p>{_inline_html(p)}</p>" for p in paragraphs(text))
+
+
+def _category(name: str) -> list[str]:
+    path = "$course$/top/" + name.replace("/", "//")
+    return [
+        '  <question type="category">',
+        f"    <category><text>{_escape(path)}</text></category>",
+        "  </question>",
+    ]
+
+
+def _question(scenario: Scenario, question: Question) -> list[str]:
+    text = "\n\n".join(part for part in (scenario.text, question.stem) if part)
+    lines = [
+        '  <question type="multichoice">',
+        f"    <name><text>{_escape(question.id)}</text></name>",
+        f'    <questiontext format="html"><text>{_cdata(_html(text))}</text></questiontext>',
+        '    <generalfeedback format="html"><text></text></generalfeedback>',
+        "    <defaultgrade>1</defaultgrade>",
+        "    <penalty>0</penalty>",
+        "    <hidden>0</hidden>",
+        f"    <idnumber>{_escape(question.id)}</idnumber>",
+        "    <single>true</single>",
+        "    <shuffleanswers>true</shuffleanswers>",
+        "    <answernumbering>abc</answernumbering>",
+    ]
+    for option in question.options:
+        lines += [
+            f'    <answer fraction="{100 if option.correct else 0}" format="html">',
+            f"      <text>{_cdata(_inline_html(option.text))}</text>",
+            f'      <feedback format="html"><text>{_cdata(_inline_html(option.rationale))}</text></feedback>',
+            "    </answer>",
+        ]
+    lines += ["    <tags>"] + [f"      <tag><text>{_escape(t)}</text></tag>" for t in _tags(scenario, question)]
+    return lines + ["    </tags>", "  </question>"]
+
+
+def _tags(scenario: Scenario, question: Question) -> list[str]:
+    tags = sorted(set(scenario.tags) | set(question.tags))
+    tags += [META_SCENARIO + scenario.id, META_DIFFICULTY + question.difficulty]
+    tags += [META_COMPETENCY + c for c in sorted(scenario.competencies)]
+    stem_paragraphs = len(paragraphs(question.stem))
+    if stem_paragraphs > 1:
+        tags.append(f"{META_STEM_PARAGRAPHS}{stem_paragraphs}")
+    return tags
