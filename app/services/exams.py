@@ -21,7 +21,7 @@ from app.models import Attempt, BankRelease, QuestionSet, QuestionVersion, Respo
 from app.models.base import utcnow
 from app.services import ServiceError, readiness, scheduler
 from app.services.banks import get_track
-from app.services.practice import candidate_versions, create_attempt, draw, times_seen
+from app.services.practice import candidate_versions, create_attempt, draw, mark_submitted, times_seen
 from quizbank.blueprint import allocate
 
 
@@ -154,14 +154,7 @@ def submit(attempt: Attempt, now: datetime | None = None) -> bool:
     _lock(attempt)
     now = now or utcnow()
     stamp = min(now, attempt.deadline_at) if attempt.deadline_at else now
-    submitted = db.session.execute(
-        update(Attempt)
-        .where(Attempt.id == attempt.id, Attempt.submitted_at.is_(None))
-        .values(submitted_at=stamp)
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    db.session.refresh(attempt)
-    if not submitted:
+    if not mark_submitted(attempt, stamp):
         return False
     results = _saved_results(attempt)
     _score(attempt, results)

@@ -165,18 +165,27 @@ def finish(attempt: Attempt) -> bool:
     A finished practice or review adds a point to the learner's readiness history.
     """
     now = utcnow()
-    submitted = db.session.execute(
-        update(Attempt)
-        .where(Attempt.id == attempt.id, Attempt.submitted_at.is_(None))
-        .values(submitted_at=now)
-        .execution_options(synchronize_session=False)
-    ).rowcount
-    db.session.refresh(attempt)
+    submitted = mark_submitted(attempt, now)
     track = get_track(attempt.release)
     if submitted and track is not None and any(r.is_answered for r in attempt.responses):
         user = db.session.get(User, attempt.user_id)
         readiness.record_snapshot(user, attempt.release, track, attempt=attempt, now=now)
     return bool(submitted)
+
+
+def mark_submitted(attempt: Attempt, stamp: datetime) -> bool:
+    """Stamp the attempt as submitted unless it already is; True only for the call that stamped it.
+
+    One guarded UPDATE, so concurrent calls cannot both succeed.
+    """
+    stamped = db.session.execute(
+        update(Attempt)
+        .where(Attempt.id == attempt.id, Attempt.submitted_at.is_(None))
+        .values(submitted_at=stamp)
+        .execution_options(synchronize_session=False)
+    ).rowcount
+    db.session.refresh(attempt)
+    return bool(stamped)
 
 
 def start_review(user: User, release: BankRelease, now: datetime | None = None, limit: int = 20) -> Attempt:
