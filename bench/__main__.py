@@ -1,5 +1,6 @@
 """`make bench`: bank validation/import and practice-loop latency on SQLite (and PostgreSQL if
-BENCH_DATABASE_URL is set), then the exam flow under gunicorn with concurrent learners (bench/load.py),
+BENCH_DATABASE_URL is set), then a 10,000-question bank import (bench/bank_import.py),
+then the exam flow under gunicorn with concurrent learners (bench/load.py),
 then item analysis over 1,000,000 responses (bench/item_analysis.py), then the cohort readiness report
 for 5,000 learners (bench/cohort.py).
 Prints figures; asserts nothing."""
@@ -21,7 +22,7 @@ import quizbank
 from app import create_app
 from app.extensions import db
 from app.services import accounts, banks
-from bench import cohort, item_analysis, load
+from bench import bank_import, cohort, item_analysis, load
 
 BANK = Path(quizbank.BUNDLED_BANKS) / "peer-specialist"
 
@@ -112,6 +113,11 @@ def main() -> None:
     if os.environ.get("BENCH_DATABASE_URL"):
         with scratch_postgres(os.environ["BENCH_DATABASE_URL"]) as url:
             bench_database(url, "postgresql")
+    with tempfile.TemporaryDirectory() as tmp:
+        bank_import.bench_bank_import(f"sqlite:///{tmp}/import.db", "sqlite")
+    if os.environ.get("BENCH_DATABASE_URL"):
+        with scratch_postgres(os.environ["BENCH_DATABASE_URL"]) as url:
+            bank_import.bench_bank_import(url, "postgresql")
     with tempfile.TemporaryDirectory() as tmp:
         load.bench_load(f"sqlite:///{tmp}/load.db", "sqlite")
     if os.environ.get("BENCH_DATABASE_URL"):
