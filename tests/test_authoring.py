@@ -407,7 +407,9 @@ def test_publishing_a_release_brings_the_new_version_to_practice(app, trainer, m
     assert release_versions(app) == ["1.0.0", "1.1.0"]
     with app.app_context():
         release = banks.latest_release("mini")
-        assert release.counts == {"new": 0, "changed": 1, "unchanged": 4, "retired": 0, "note": "Clearer stem"}
+        assert release.counts == {"new": 0, "changed": 1, "unchanged": 4, "retired": 0}
+        assert release.note == "Clearer stem"
+        assert release.created_by_id == accounts.find_user("tara@acme.org").id
         assert release.manifest == {**db.session.get(BankRelease, mini_release).manifest, "version": "1.1.0"}
     new_version = versions_of(app, "adv-two-q1")[1]["id"]
     after = start_practice(app, "lee@example.org")

@@ -372,7 +372,7 @@ def release(slug: str):
     form = ReleaseForm(data={"version": plan.next_version} if request.method == "GET" else None)
     if form.validate_on_submit():
         try:
-            created = authoring.publish_release(bank, form.version.data or "", form.note.data)
+            created = authoring.publish_release(bank, form.version.data or "", form.note.data, current_user)
             db.session.commit()
         except ServiceError as exc:
             db.session.rollback()

@@ -36,6 +36,8 @@ class BankRelease(db.Model):
     manifest: Mapped[dict] = mapped_column(JSONType)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     counts: Mapped[dict] = mapped_column(JSONType, default=dict)
+    note: Mapped[str | None] = mapped_column(String(200))
+    created_by_id: Mapped[int | None] = mapped_column(ForeignKey("user.id", ondelete="SET NULL"))
 
     bank: Mapped[Bank] = relationship(back_populates="releases")
 

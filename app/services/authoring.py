@@ -504,11 +504,11 @@ def plan_release(bank: Bank) -> ReleasePlan:
     return ReleasePlan(latest, candidates, diff_hashes(release_hashes(latest), new_hashes))
 
 
-def publish_release(bank: Bank, version: str, note: str | None) -> BankRelease:
+def publish_release(bank: Bank, version: str, note: str | None, author: User | None = None) -> BankRelease:
     """Create a release of every question's newest published version; trainees get it at once.
 
     The manifest is copied from the latest release with the new version; ``counts`` holds the diff
-    against that release (and the release note, under "note"). Refused when nothing changed or the
+    against that release; ``note`` and ``author`` are kept on the release. Refused when nothing changed or the
     version is not a greater semver.
     """
     plan = plan_release(bank)
@@ -523,8 +523,14 @@ def publish_release(bank: Bank, version: str, note: str | None) -> BankRelease:
     if len(note) > MAX_NOTE_LENGTH:
         raise ServiceError(f"Keep the note to {MAX_NOTE_LENGTH} characters.", field="note")
     manifest = {**copy.deepcopy(plan.latest.manifest), "version": version.strip()}
-    counts = {**plan.diff.counts(), "note": note}
-    release = BankRelease(bank=bank, version=version.strip(), manifest=manifest, counts=counts)
+    release = BankRelease(
+        bank=bank,
+        version=version.strip(),
+        manifest=manifest,
+        counts=plan.diff.counts(),
+        note=note,
+        created_by_id=author.id if author is not None else None,
+    )
     db.session.add(release)
     db.session.flush()
     db.session.add_all(ReleaseItem(release_id=release.id, question_version_id=v.id) for v in plan.candidates.values())

@@ -41,6 +41,7 @@ EXPORT_FORMAT = 1
 CONFIRMATION_WORD = "DELETE"
 # Columns pointing at the author of content that stays when its author leaves: (model, column name).
 AUTHORSHIP_COLUMNS = (
+    (BankRelease, "created_by_id"),
     (QuestionVersion, "created_by_id"),
     (QuestionSet, "created_by_id"),
     (QuestionSetAssignment, "assigned_by_id"),
