@@ -200,7 +200,7 @@ def _print_query_times(label: str, organization: Organization, release: BankRele
     """The report's two big grouped queries on their own (rows fetched); the rest of the time is Python."""
     ids = cohort_report.learner_ids(organization)
     domains = list(track["blueprint"])
-    window, _ = _median_s(lambda: cohort_report.recent_domain_counts(ids, release, domains), repeat=1)
+    window, _ = _median_s(lambda: readiness.recent_domain_counts_by_user(ids, release, domains), repeat=1)
     activity, _ = _median_s(lambda: cohort_report.activity(ids, release), repeat=1)
     print(
         f"[{label}]   of which: latest-answers window query {window * 1000:.0f} ms, "

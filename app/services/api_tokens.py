@@ -13,13 +13,14 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
-from sqlalchemy import Integer, cast, func, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import joinedload
 
 from app.extensions import db
-from app.models import ApiToken, Attempt, Cohort, CohortMember, Membership, Organization, Response, User
+from app.models import ApiToken, Cohort, CohortMember, Membership, Organization, User
 from app.models.base import utcnow
 from app.services import ServiceError
+from app.services.progress import learner_activity
 
 TOKEN_PREFIX = "pst_"  # noqa: S105 - the public marker every token starts with, not a secret
 TOKEN_RANDOM_CHARS = 40
@@ -194,24 +195,6 @@ def find_cohort(organization: Organization, cohort_id: int) -> Cohort | None:
     return cohort if cohort is not None and cohort.organization_id == organization.id else None
 
 
-def _activity(user_ids: list[int]) -> dict[int, tuple[int, int, datetime | None]]:
-    """{user id: (answered, correct, last answer time)} for these users, in one grouped query."""
-    if not user_ids:
-        return {}
-    rows = db.session.execute(
-        select(
-            Attempt.user_id,
-            func.count(Response.id),
-            func.coalesce(func.sum(cast(Response.correct, Integer)), 0),
-            func.max(Response.answered_at),
-        )
-        .join(Response, Response.attempt_id == Attempt.id)
-        .where(Attempt.user_id.in_(user_ids), Response.chosen_option.is_not(None))
-        .group_by(Attempt.user_id)
-    )
-    return {user_id: (answered, int(correct), last) for user_id, answered, correct, last in rows}
-
-
 def _row(membership: Membership, activity: dict[int, tuple[int, int, datetime | None]]) -> LearnerRow:
     answered, correct, last = activity.get(membership.user_id, (0, 0, None))
     return LearnerRow(
@@ -256,7 +239,7 @@ def learner_page(
             .offset(offset)
         )
     )
-    activity = _activity([m.user_id for m in members])
+    activity = learner_activity([m.user_id for m in members])
     return LearnerPage(page, per_page, total, [_row(m, activity) for m in members])
 
 
@@ -273,4 +256,4 @@ def find_member(organization: Organization, user_id: int) -> Membership | None:
 
 def learner_row(membership: Membership) -> LearnerRow:
     """One member's summary row (the same figures as in the paginated list)."""
-    return _row(membership, _activity([membership.user_id]))
+    return _row(membership, learner_activity([membership.user_id]))

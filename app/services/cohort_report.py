@@ -31,7 +31,14 @@ from app.models import (
     User,
 )
 from app.models.base import utcnow
-from app.services.readiness import DEFAULT_RULES, RECENT_ANSWERS, beta_mean, pass_probability, posterior
+from app.services.readiness import (
+    DEFAULT_RULES,
+    answered_conditions,
+    beta_mean,
+    pass_probability,
+    posterior,
+    recent_domain_counts_by_user,
+)
 from quizbank.blueprint import allocate
 
 STALLED_AFTER = timedelta(days=14)
@@ -129,54 +136,6 @@ def _learners(ids) -> list[tuple[int, str, str]]:
     return list(db.session.execute(select(User.id, User.display_name, User.email).where(User.id.in_(ids))).all())
 
 
-def _answered(ids, release: BankRelease, now: datetime | None) -> list:
-    """The same conditions as readiness's, for a group of users."""
-    conditions = [Attempt.user_id.in_(ids), Response.chosen_option.is_not(None), BankRelease.bank_id == release.bank_id]
-    if now is not None:
-        conditions.append(Response.answered_at <= now)
-    return conditions
-
-
-def recent_domain_counts(
-    ids, release: BankRelease, domains: list[str], now: datetime | None = None
-) -> dict[int, dict[str, tuple[int, int]]]:
-    """{user: {domain: (answered, correct)}} over each user's latest answers per domain, counted as
-    readiness.recent_domain_counts counts them, in one query: a window numbers each (user, domain)'s
-    answers newest first and only the first RECENT_ANSWERS are summed."""
-    rank = func.row_number().over(
-        partition_by=(Attempt.user_id, QuestionVersion.domain),
-        order_by=(Response.answered_at.desc().nulls_last(), Response.id.desc()),
-    )
-    ranked = (
-        select(
-            Attempt.user_id.label("user_id"),
-            QuestionVersion.domain.label("domain"),
-            Response.correct.label("correct"),
-            rank.label("rank"),
-        )
-        .select_from(Response)
-        .join(Attempt, Attempt.id == Response.attempt_id)
-        .join(BankRelease, BankRelease.id == Attempt.release_id)
-        .join(QuestionVersion, QuestionVersion.id == Response.question_version_id)
-        .where(*_answered(ids, release, now), QuestionVersion.domain.in_(domains))
-        .subquery()
-    )
-    rows = db.session.execute(
-        select(
-            ranked.c.user_id,
-            ranked.c.domain,
-            func.count(),
-            func.coalesce(func.sum(cast(ranked.c.correct, Integer)), 0),
-        )
-        .where(ranked.c.rank <= RECENT_ANSWERS)
-        .group_by(ranked.c.user_id, ranked.c.domain)
-    )
-    counts: dict[int, dict[str, tuple[int, int]]] = {}
-    for user_id, domain, answered, correct in rows:
-        counts.setdefault(user_id, {})[domain] = (answered, int(correct))
-    return counts
-
-
 def _release_size(release: BankRelease) -> int:
     return db.session.scalar(select(func.count()).select_from(ReleaseItem).where(ReleaseItem.release_id == release.id))
 
@@ -199,7 +158,7 @@ def activity(ids, release: BankRelease, now: datetime | None = None) -> dict[int
         .select_from(Response)
         .join(Attempt, Attempt.id == Response.attempt_id)
         .join(BankRelease, BankRelease.id == Attempt.release_id)
-        .where(*_answered(ids, release, now))
+        .where(*answered_conditions(ids, release, now))
         .group_by(Attempt.user_id)
     )
     return {user_id: _Activity(answers, seen, last) for user_id, answers, seen, last in rows}
@@ -316,7 +275,7 @@ def build_report(
     blueprint = track["blueprint"]
     rules = {**DEFAULT_RULES, **track.get("readiness", {})}
     learners = _learners(ids)
-    counts = recent_domain_counts(ids, release, list(blueprint), now)
+    counts = recent_domain_counts_by_user(ids, release, list(blueprint), now)
     seen = activity(ids, release, now)
     exams = exam_results(ids, release, track["id"], int(rules["min_recent_exams"]), now)
     context = _Context(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import datetime
 
 from sqlalchemy import Integer, cast, distinct, func, select
 
@@ -59,22 +60,10 @@ def recent_attempts(user: User, limit: int = 10) -> list[Attempt]:
     )
 
 
-@dataclass(frozen=True)
-class LearnerSummary:
-    user: User
-    role: str
-    answered: int
-    correct: int
-    last_active: object
-
-    @property
-    def accuracy(self) -> float:
-        return self.correct / self.answered if self.answered else 0.0
-
-
-def organization_learners(organization) -> list[LearnerSummary]:
-    """Every member of an organization with answers, accuracy and last activity (one grouped query)."""
-    members = {m.user_id: m for m in organization.memberships}
+def learner_activity(user_ids: list[int]) -> dict[int, tuple[int, int, datetime | None]]:
+    """{user id: (answers, correct answers, last answer time)} for these users, in one grouped query."""
+    if not user_ids:
+        return {}
     rows = db.session.execute(
         select(
             Attempt.user_id,
@@ -83,9 +72,7 @@ def organization_learners(organization) -> list[LearnerSummary]:
             func.max(Response.answered_at),
         )
         .join(Response, Response.attempt_id == Attempt.id)
-        .where(Attempt.user_id.in_(members), Response.chosen_option.is_not(None))
+        .where(Attempt.user_id.in_(user_ids), Response.chosen_option.is_not(None))
         .group_by(Attempt.user_id)
     )
-    stats = {user_id: (answered, int(correct), last) for user_id, answered, correct, last in rows}
-    summaries = [LearnerSummary(m.user, m.role, *stats.get(user_id, (0, 0, None))) for user_id, m in members.items()]
-    return sorted(summaries, key=lambda s: (s.role != "learner", s.user.display_name.lower()))
+    return {user_id: (answered, int(correct), last) for user_id, answered, correct, last in rows}

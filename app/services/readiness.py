@@ -142,10 +142,13 @@ def pass_probability(
 # --- Database --------------------------------------------------------------------------------------------
 
 
-def _answered(user: User, release: BankRelease, now: datetime | None):
-    """Conditions for this user's answered responses in any release of this bank (as of ``now``)."""
+def answered_conditions(user_ids, release: BankRelease, now: datetime | None) -> list:
+    """Conditions for these users' answered responses in any release of this bank (as of ``now``).
+
+    ``user_ids`` is a list or a subquery of ids; one learner's readiness and a cohort report use the same.
+    """
     conditions = [
-        Attempt.user_id == user.id,
+        Attempt.user_id.in_(user_ids),
         Response.chosen_option.is_not(None),
         BankRelease.bank_id == release.bank_id,
     ]
@@ -154,29 +157,56 @@ def _answered(user: User, release: BankRelease, now: datetime | None):
     return conditions
 
 
-def recent_domain_counts(
-    user: User, release: BankRelease, domains: list[str], now: datetime | None = None
-) -> dict[str, tuple[int, int]]:
-    """{domain: (answered, correct)} over each domain's most recent answers, in one grouped query."""
+def _answered(user: User, release: BankRelease, now: datetime | None) -> list:
+    return answered_conditions([user.id], release, now)
+
+
+def recent_domain_counts_by_user(
+    user_ids, release: BankRelease, domains: list[str], now: datetime | None = None
+) -> dict[int, dict[str, tuple[int, int]]]:
+    """{user: {domain: (answered, correct)}} over each user's latest RECENT_ANSWERS answers per domain.
+
+    One query: a window numbers each (user, domain)'s answers newest first and only the first are summed.
+    """
     rank = func.row_number().over(
-        partition_by=QuestionVersion.domain,
+        partition_by=(Attempt.user_id, QuestionVersion.domain),
         order_by=(Response.answered_at.desc().nulls_last(), Response.id.desc()),
     )
     ranked = (
-        select(QuestionVersion.domain.label("domain"), Response.correct.label("correct"), rank.label("rank"))
+        select(
+            Attempt.user_id.label("user_id"),
+            QuestionVersion.domain.label("domain"),
+            Response.correct.label("correct"),
+            rank.label("rank"),
+        )
         .select_from(Response)
         .join(Attempt, Attempt.id == Response.attempt_id)
         .join(BankRelease, BankRelease.id == Attempt.release_id)
         .join(QuestionVersion, QuestionVersion.id == Response.question_version_id)
-        .where(*_answered(user, release, now), QuestionVersion.domain.in_(domains))
+        .where(*answered_conditions(user_ids, release, now), QuestionVersion.domain.in_(domains))
         .subquery()
     )
     rows = db.session.execute(
-        select(ranked.c.domain, func.count(), func.coalesce(func.sum(cast(ranked.c.correct, Integer)), 0))
+        select(
+            ranked.c.user_id,
+            ranked.c.domain,
+            func.count(),
+            func.coalesce(func.sum(cast(ranked.c.correct, Integer)), 0),
+        )
         .where(ranked.c.rank <= RECENT_ANSWERS)
-        .group_by(ranked.c.domain)
+        .group_by(ranked.c.user_id, ranked.c.domain)
     )
-    return {domain: (answered, int(correct)) for domain, answered, correct in rows}
+    counts: dict[int, dict[str, tuple[int, int]]] = {}
+    for user_id, domain, answered, correct in rows:
+        counts.setdefault(user_id, {})[domain] = (answered, int(correct))
+    return counts
+
+
+def recent_domain_counts(
+    user: User, release: BankRelease, domains: list[str], now: datetime | None = None
+) -> dict[str, tuple[int, int]]:
+    """{domain: (answered, correct)} over each domain's most recent answers, in one grouped query."""
+    return recent_domain_counts_by_user([user.id], release, domains, now).get(user.id, {})
 
 
 def coverage(user: User, release: BankRelease, now: datetime | None = None) -> float:
