@@ -7,22 +7,16 @@ Prints figures; asserts nothing."""
 
 from __future__ import annotations
 
-import os
 import statistics
-import tempfile
 import time
-import uuid
-from contextlib import contextmanager
 from pathlib import Path
-
-from sqlalchemy import create_engine, text
-from sqlalchemy.engine import make_url
 
 import quizbank
 from app import create_app
 from app.extensions import db
 from app.services import accounts, banks
 from bench import bank_import, cohort, item_analysis, load
+from bench.databases import on_each_database
 
 BANK = Path(quizbank.BUNDLED_BANKS) / "peer-specialist"
 
@@ -92,43 +86,12 @@ def bench_database(url: str, label: str) -> None:
         db.engine.dispose()
 
 
-@contextmanager
-def scratch_postgres(base_url: str):
-    """A throwaway database next to BENCH_DATABASE_URL's, so benchmarks never touch test data."""
-    name = f"bench_{uuid.uuid4().hex[:10]}"
-    admin = create_engine(base_url, isolation_level="AUTOCOMMIT")
-    with admin.connect() as conn:
-        conn.execute(text(f'CREATE DATABASE "{name}"'))
-    try:
-        yield make_url(base_url).set(database=name).render_as_string(hide_password=False)
-    finally:
-        with admin.connect() as conn:
-            conn.execute(text(f'DROP DATABASE IF EXISTS "{name}" WITH (FORCE)'))
-        admin.dispose()
-
-
 def main() -> None:
-    with tempfile.TemporaryDirectory() as tmp:
-        bench_database(f"sqlite:///{tmp}/bench.db", "sqlite")
-    if os.environ.get("BENCH_DATABASE_URL"):
-        with scratch_postgres(os.environ["BENCH_DATABASE_URL"]) as url:
-            bench_database(url, "postgresql")
-    with tempfile.TemporaryDirectory() as tmp:
-        bank_import.bench_bank_import(f"sqlite:///{tmp}/import.db", "sqlite")
-    if os.environ.get("BENCH_DATABASE_URL"):
-        with scratch_postgres(os.environ["BENCH_DATABASE_URL"]) as url:
-            bank_import.bench_bank_import(url, "postgresql")
-    with tempfile.TemporaryDirectory() as tmp:
-        load.bench_load(f"sqlite:///{tmp}/load.db", "sqlite")
-    if os.environ.get("BENCH_DATABASE_URL"):
-        with scratch_postgres(os.environ["BENCH_DATABASE_URL"]) as url:
-            load.bench_load(url, "postgresql")
-    with tempfile.TemporaryDirectory() as tmp:
-        item_analysis.bench_item_analysis(f"sqlite:///{tmp}/items.db", "sqlite")
-    if os.environ.get("BENCH_DATABASE_URL"):
-        with scratch_postgres(os.environ["BENCH_DATABASE_URL"]) as url:
-            item_analysis.bench_item_analysis(url, "postgresql")
-    cohort.run()  # the cohort readiness report: 5,000 learners, 1,000,000 responses (SQLite, then PostgreSQL)
+    on_each_database(bench_database)
+    on_each_database(bank_import.bench_bank_import)
+    on_each_database(load.bench_load)
+    on_each_database(item_analysis.bench_item_analysis)
+    on_each_database(cohort.bench_cohort)  # the cohort readiness report: 5,000 learners, 1,000,000 responses
 
 
 if __name__ == "__main__":

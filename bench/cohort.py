@@ -18,7 +18,6 @@ import json
 import os
 import random
 import statistics
-import tempfile
 import time
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -32,6 +31,7 @@ from app.extensions import db
 from app.models import Attempt, BankRelease, CohortMember, Membership, Organization, Response, User
 from app.models.base import utcnow
 from app.services import accounts, banks, cohort_report, orgs, readiness
+from bench.databases import on_each_database
 
 BANK = Path(quizbank.BUNDLED_BANKS) / "peer-specialist"
 LEARNERS = int(os.environ.get("BENCH_COHORT_LEARNERS", "5000"))
@@ -289,13 +289,7 @@ def bench_cohort(url: str, label: str) -> None:
 
 def run() -> None:
     """SQLite always; PostgreSQL too when BENCH_DATABASE_URL is set (in a scratch database)."""
-    with tempfile.TemporaryDirectory() as tmp:
-        bench_cohort(f"sqlite:///{tmp}/cohort.db", "sqlite")
-    if os.environ.get("BENCH_DATABASE_URL"):
-        from bench.__main__ import scratch_postgres
-
-        with scratch_postgres(os.environ["BENCH_DATABASE_URL"]) as url:
-            bench_cohort(url, "postgresql")
+    on_each_database(bench_cohort)
 
 
 if __name__ == "__main__":

@@ -17,7 +17,6 @@ import math
 import os
 import random
 import statistics
-import tempfile
 import time
 from collections import Counter
 from dataclasses import dataclass
@@ -33,6 +32,7 @@ from app.extensions import db
 from app.models import Attempt, Bank, BankRelease, Response, User
 from app.services import banks, item_analysis
 from app.services.item_analysis import StatsFilter
+from bench.databases import on_each_database
 from quizbank.blueprint import allocate
 
 BANK = Path(quizbank.BUNDLED_BANKS) / "peer-specialist"
@@ -240,13 +240,8 @@ def bench_item_analysis(url: str, label: str) -> None:
 
 
 def main() -> None:
-    with tempfile.TemporaryDirectory() as tmp:
-        bench_item_analysis(f"sqlite:///{tmp}/items.db", "sqlite")
-    if os.environ.get("BENCH_DATABASE_URL"):
-        from bench.__main__ import scratch_postgres
-
-        with scratch_postgres(os.environ["BENCH_DATABASE_URL"]) as url:
-            bench_item_analysis(url, "postgresql")
+    """SQLite always; PostgreSQL too when BENCH_DATABASE_URL is set (in a scratch database)."""
+    on_each_database(bench_item_analysis)
 
 
 if __name__ == "__main__":
