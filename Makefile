@@ -43,6 +43,7 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/bandit -q -c pyproject.toml --severity-level medium -r app quizbank
 	$(BIN)/python -m quizbank validate quizbank/banks/peer-specialist
+	$(BIN)/python -m quizbank audit quizbank/banks/peer-specialist
 
 fmt: install
 	$(BIN)/ruff format .

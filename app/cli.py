@@ -15,6 +15,7 @@ from flask.cli import AppGroup
 import quizbank
 from app.extensions import db
 from app.services import ServiceError, accounts, banks, demo, exams
+from quizbank.audit import audit_bank
 from quizbank.dump import write_bank
 
 bank_cli = AppGroup("bank", help="Validate, import, export and diff question banks.")
@@ -36,12 +37,20 @@ def _load_or_exit(directory: str) -> quizbank.Bank:
 @bank_cli.command("validate")
 @click.argument("directory", type=click.Path(exists=True, file_okay=False))
 def validate_command(directory: str) -> None:
-    """Check a bank folder; print file:line problems."""
+    """Check a bank folder; print file:line problems, then the item audit's findings as warnings."""
     bank = _load_or_exit(directory)
     click.echo(
         f"{bank.id} {bank.version}: {len(bank.scenarios)} scenarios, {bank.question_count} questions, "
         f"{len(bank.tracks)} track(s) - OK"
     )
+    report = audit_bank(bank)
+    for failure in report.failures:
+        click.echo(f"warning: {failure}", err=True)
+    if report.failures:
+        click.echo(
+            f"{len(report.failures)} item-audit warning(s); `python -m quizbank audit {directory}` explains them",
+            err=True,
+        )
 
 
 @bank_cli.command("import")

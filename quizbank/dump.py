@@ -52,6 +52,7 @@ def scenario_from_contents(contents: Iterable[tuple[str, dict]]) -> Scenario:
         questions=questions,
         tags=tuple(sorted(shared)),
         competencies=tuple(first["competencies"]),
+        content_note=first.get("content_note", ""),
     )
 
 
@@ -75,7 +76,10 @@ def scenario_yaml(scenario: Scenario) -> str:
     data: dict = {"id": scenario.id, "domain": scenario.domain, "tags": list(scenario.tags)}
     if scenario.competencies:
         data["competencies"] = list(scenario.competencies)
-    data["scenario"] = scenario.text
+    if scenario.content_note:
+        data["content_note"] = scenario.content_note
+    if scenario.text:
+        data["scenario"] = scenario.text
     data["questions"] = [_question_dict(q) for q in scenario.questions]
     return _dump(data)
 

@@ -10,7 +10,7 @@ from quizbank.model import Question, Scenario
 
 def question_content(scenario: Scenario, question: Question) -> dict:
     """The canonical content of one question: everything a learner sees or is scored on."""
-    return {
+    content = {
         "scenario_id": scenario.id,
         "scenario": scenario.text,
         "domain": scenario.domain,
@@ -20,6 +20,9 @@ def question_content(scenario: Scenario, question: Question) -> dict:
         "difficulty": question.difficulty,
         "options": [{"text": o.text, "correct": o.correct, "rationale": o.rationale} for o in question.options],
     }
+    if scenario.content_note:  # only when set, so items without a note keep their hashes
+        content["content_note"] = scenario.content_note
+    return content
 
 
 def content_hash(content: dict) -> str:

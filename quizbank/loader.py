@@ -10,7 +10,7 @@ from typing import Any
 import yaml
 
 from quizbank.errors import BankError, Problem
-from quizbank.model import DIFFICULTIES, Bank, Option, Question, Scenario, Track
+from quizbank.model import DIFFICULTIES, Bank, ExamForm, Option, Question, Scenario, Track
 from quizbank.semver import parse_version
 from quizbank.yamlsrc import LineDict, LineList, load_yaml
 
@@ -18,11 +18,15 @@ SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
 MAX_FILE_BYTES = 1_000_000
 
 BANK_KEYS = {"id", "title", "version", "domains", "tags", "competencies"}
-SCENARIO_KEYS = {"id", "domain", "tags", "competencies", "scenario", "questions"}
+SCENARIO_KEYS = {"id", "domain", "tags", "competencies", "content_note", "scenario", "questions"}
+MAX_CONTENT_NOTE = 120
 QUESTION_KEYS = {"id", "stem", "difficulty", "tags", "options"}
 OPTION_KEYS = {"text", "correct", "rationale"}
-TRACK_KEYS = {"id", "title", "exam", "blueprint", "readiness"}
-EXAM_KEYS = {"length", "time_limit_minutes", "cut_score"}
+TRACK_KEYS = {"id", "title", "exam", "blueprint", "readiness", "notes"}
+EXAM_KEYS = {"length", "time_limit_minutes", "cut_score", "forms"}
+FORM_KEYS = {"id", "title", "length", "time_limit_minutes"}
+DEFAULT_FORM = "short"
+MAX_TRACK_NOTES = 2000
 READINESS_KEYS = {"min_recent_exams", "domain_floor", "min_coverage", "target_probability"}
 
 
@@ -225,7 +229,7 @@ def _load_scenario(f: _File, manifest: dict) -> tuple[Scenario, dict[str, int]] 
     data = f.parse()
     if data is None:
         return None
-    f.check_keys(data, SCENARIO_KEYS, ("id", "domain", "scenario", "questions"), "scenario")
+    f.check_keys(data, SCENARIO_KEYS, ("id", "domain", "questions"), "scenario")
     domain = f.text(data, "domain")
     if domain and domain not in manifest["domains"]:
         known = ", ".join(manifest["domains"]) or "none"
@@ -240,15 +244,21 @@ def _load_scenario(f: _File, manifest: dict) -> tuple[Scenario, dict[str, int]] 
         if question is not None:
             questions.append(question)
             lines[question.id] = raw.line_of("id") if isinstance(raw, LineDict) else raw_questions.line_of(index)
+    content_note = f.text(data, "content_note")
+    if len(content_note) > MAX_CONTENT_NOTE:
+        f.error(data.line_of("content_note"), f"'content_note' must be at most {MAX_CONTENT_NOTE} characters")
     scenario = Scenario(
         id=f.slug(data, "id"),
         domain=domain,
         text=f.text(data, "scenario"),
+        content_note=content_note,
         questions=tuple(questions),
         tags=f.vocabulary_list(data, "tags", manifest["tags"]),
         competencies=f.vocabulary_list(data, "competencies", manifest["competencies"]),
     )
     lines[f"scenario:{scenario.id}"] = data.line_of("id")
+    if "scenario" not in data and len(raw_questions) > 1:
+        f.error(data.line_of("questions"), "a stand-alone item file (no 'scenario' text) holds exactly one question")
     return scenario, lines
 
 
@@ -259,7 +269,10 @@ def _load_track(f: _File, manifest: dict) -> Track | None:
     f.check_keys(data, TRACK_KEYS, ("id", "title", "exam", "blueprint"), "track")
     exam = f.mapping(data, "exam")
     if "exam" in data:
-        f.check_keys(exam, EXAM_KEYS, EXAM_KEYS, "exam")
+        f.check_keys(exam, EXAM_KEYS, EXAM_KEYS - {"forms"}, "exam")
+    notes = f.text(data, "notes")
+    if len(notes) > MAX_TRACK_NOTES:
+        f.error(data.line_of("notes"), f"'notes' must be at most {MAX_TRACK_NOTES} characters")
     readiness = f.mapping(data, "readiness")
     f.check_keys(readiness, READINESS_KEYS, (), "readiness")
     blueprint: dict[str, float] = {}
@@ -287,7 +300,33 @@ def _load_track(f: _File, manifest: dict) -> Track | None:
             "min_coverage": f.number(readiness, "min_coverage", float, 0.0, 1.0),
             "target_probability": f.number(readiness, "target_probability", float, 0.0, 1.0),
         },
+        forms=_load_forms(f, exam),
+        notes=notes,
     )
+
+
+def _load_forms(f: _File, exam: LineDict) -> tuple[ExamForm, ...]:
+    """Further exam forms: each with its own id, title, length and time limit (the blueprint is shared)."""
+    raw_forms = f.sequence(exam, "forms")
+    forms: list[ExamForm] = []
+    for index, raw in enumerate(raw_forms):
+        line = raw_forms.line_of(index)
+        if not isinstance(raw, LineDict):
+            f.error(
+                line, f"an exam form must be a mapping with id, title, length and time_limit_minutes, got {_kind(raw)}"
+            )
+            continue
+        f.check_keys(raw, FORM_KEYS, FORM_KEYS, "exam form")
+        form = ExamForm(
+            id=f.slug(raw, "id"),
+            title=f.text(raw, "title"),
+            length=f.number(raw, "length", int, 1, 500),
+            time_limit_minutes=f.number(raw, "time_limit_minutes", int, 1, 600),
+        )
+        if form.id in {DEFAULT_FORM, *(existing.id for existing in forms)}:
+            f.error(raw.line_of("id"), f"exam form id {form.id!r} is used twice ({DEFAULT_FORM!r} is the default form)")
+        forms.append(form)
+    return tuple(forms)
 
 
 def _check_unique_ids(scenarios: list[tuple[Scenario, dict[str, int], str]], problems: list[Problem]) -> None:

@@ -35,6 +35,30 @@ class Scenario:
     questions: tuple[Question, ...]
     tags: tuple[str, ...] = ()
     competencies: tuple[str, ...] = ()
+    content_note: str = ""
+
+    @property
+    def standalone(self) -> bool:
+        """A stand-alone (knowledge) item family: questions with no scenario text."""
+        return not self.text
+
+
+@dataclass(frozen=True)
+class ExamForm:
+    """One shape of a track's mock exam: same blueprint and cut score, its own length and time."""
+
+    id: str
+    title: str
+    length: int
+    time_limit_minutes: int
+
+    def as_dict(self) -> dict:
+        return {
+            "id": self.id,
+            "title": self.title,
+            "length": self.length,
+            "time_limit_minutes": self.time_limit_minutes,
+        }
 
 
 @dataclass(frozen=True)
@@ -46,19 +70,38 @@ class Track:
     cut_score: float
     blueprint: dict[str, float]
     readiness: dict[str, float] = field(default_factory=dict)
+    forms: tuple[ExamForm, ...] = ()  # further forms beside the default one (exam.length, exam.time_limit_minutes)
+    notes: str = ""  # where the blueprint and cut come from, shown with the exam
 
     def as_dict(self) -> dict:
-        return {
-            "id": self.id,
-            "title": self.title,
-            "exam": {
-                "length": self.exam_length,
-                "time_limit_minutes": self.time_limit_minutes,
-                "cut_score": self.cut_score,
-            },
-            "blueprint": dict(self.blueprint),
-            "readiness": dict(self.readiness),
+        exam: dict = {
+            "length": self.exam_length,
+            "time_limit_minutes": self.time_limit_minutes,
+            "cut_score": self.cut_score,
         }
+        if self.forms:  # only when set, so older manifests stay as they were
+            exam["forms"] = [f.as_dict() for f in self.forms]
+        data = {"id": self.id, "title": self.title, "exam": exam, "blueprint": dict(self.blueprint)}
+        data["readiness"] = dict(self.readiness)
+        if self.notes:
+            data["notes"] = self.notes
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict) -> Track:
+        """The inverse of as_dict (a release manifest's track)."""
+        exam = data["exam"]
+        return cls(
+            id=data["id"],
+            title=data["title"],
+            exam_length=exam["length"],
+            time_limit_minutes=exam["time_limit_minutes"],
+            cut_score=exam["cut_score"],
+            blueprint=data["blueprint"],
+            readiness=data.get("readiness", {}),
+            forms=tuple(ExamForm(**f) for f in exam.get("forms", ())),
+            notes=data.get("notes", ""),
+        )
 
 
 @dataclass(frozen=True)

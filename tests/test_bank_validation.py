@@ -177,9 +177,45 @@ def test_missing_required_question_key_points_at_the_question(bank_copy):
     assert_problem(problem, "adv-two.yaml", 6, "question is missing required key 'difficulty'")
 
 
-def test_missing_scenario_text_is_reported(bank_copy):
-    problem = scenario_problem(bank_copy, edited(SCENARIO, 'scenario: A clinic poster calls people "addicts".\n', ""))
-    assert_problem(problem, "adv-two.yaml", 1, "scenario is missing required key 'scenario'")
+def test_a_file_without_scenario_text_is_a_standalone_item(bank_copy):
+    write_scenario(bank_copy, edited(SCENARIO, 'scenario: A clinic poster calls people "addicts".\n', ""))
+    scenario = next(s for s in quizbank.load_bank(bank_copy).scenarios if s.id == "adv-two")
+    assert scenario.standalone and scenario.text == ""
+    assert [q.id for q in scenario.questions] == ["adv-two-q1"]
+
+
+def test_a_standalone_item_file_holds_exactly_one_question(bank_copy):
+    content = edited(SCENARIO, 'scenario: A clinic poster calls people "addicts".\n', "")
+    second = content.split("questions:\n", 1)[1].replace("adv-two-q1", "adv-two-q2")
+    problem = scenario_problem(bank_copy, content + second)
+    assert_problem(
+        problem, "adv-two.yaml", 4, "a stand-alone item file (no 'scenario' text) holds exactly one question"
+    )
+
+
+def test_empty_scenario_text_is_reported(bank_copy):
+    problem = scenario_problem(
+        bank_copy, edited(SCENARIO, 'scenario: A clinic poster calls people "addicts".', "scenario:")
+    )
+    assert_problem(problem, "adv-two.yaml", 4, "'scenario' must not be empty")
+
+
+def test_content_note_is_kept_and_capped(bank_copy):
+    noted = edited(SCENARIO, "tags: [stigma]\n", "tags: [stigma]\ncontent_note: violence\n")
+    write_scenario(bank_copy, noted)
+    bank = quizbank.load_bank(bank_copy)
+    scenario, question = next((s, q) for s, q in bank.questions() if s.id == "adv-two")
+    assert scenario.content_note == "violence"
+    assert quizbank.question_content(scenario, question)["content_note"] == "violence"
+    problem = scenario_problem(
+        bank_copy, edited(SCENARIO, "tags: [stigma]\n", f"tags: [stigma]\ncontent_note: {'x' * 121}\n")
+    )
+    assert_problem(problem, "adv-two.yaml", 4, "'content_note' must be at most 120 characters")
+
+
+def test_a_question_without_a_content_note_keeps_its_hash(bank_copy):
+    scenario, question = next((s, q) for s, q in quizbank.load_bank(bank_copy).questions() if s.id == "adv-two")
+    assert "content_note" not in quizbank.question_content(scenario, question)
 
 
 # --- options -----------------------------------------------------------------------------------------
@@ -448,6 +484,14 @@ def test_flask_bank_validate_ok(app):
     result = app.test_cli_runner().invoke(args=["bank", "validate", str(MINI_BANK)])
     assert result.exit_code == 0, result.output
     assert "mini 1.0.0: 4 scenarios, 5 questions, 1 track(s) - OK" in result.output
+
+
+def test_flask_bank_validate_prints_the_item_audit_as_warnings(app):
+    """The mini bank's keys are the longest options: valid (exit 0), but the audit warns about it."""
+    result = app.test_cli_runner().invoke(args=["bank", "validate", str(MINI_BANK)])
+    assert result.exit_code == 0
+    assert "warning: strategy 'longest' scores" in result.stderr
+    assert "item-audit warning(s); `python -m quizbank audit" in result.stderr
 
 
 def test_flask_bank_validate_broken_bank_exits_1_with_file_line(app, broken_bank):

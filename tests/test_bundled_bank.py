@@ -10,6 +10,7 @@ from pathlib import Path
 import pytest
 
 import quizbank
+from quizbank.audit import audit_bank
 from quizbank.semver import parse_version
 from tests.conftest import BUNDLED_BANK
 
@@ -117,7 +118,7 @@ def test_no_two_questions_share_stem_and_scenario(questions):
 
 
 def test_no_two_scenarios_share_the_same_text(bank):
-    texts = Counter(" ".join(s.text.split()).casefold() for s in bank.scenarios)
+    texts = Counter(" ".join(s.text.split()).casefold() for s in bank.scenarios if not s.standalone)
     assert [t for t, n in texts.items() if n > 1] == []
 
 
@@ -148,3 +149,77 @@ def test_bank_can_fill_a_cprs_exam_by_blueprint(questions, cprs):
     per_domain = Counter(s.domain for s, _ in questions)
     for domain, weight in cprs.blueprint.items():
         assert per_domain[domain] >= round(weight * cprs.exam_length), (domain, per_domain[domain])
+
+
+# --- bank 2.0: the item audit's gate and the content targets (issue: items that measure knowledge) ------
+
+
+@pytest.fixture(scope="module")
+def audit(bank):
+    return audit_bank(bank)
+
+
+def test_bundled_bank_passes_the_item_audit_gate(audit):
+    assert audit.passed, "\n".join(audit.failures)
+
+
+def test_no_test_wise_strategy_beats_chance_by_more_than_8_points(audit):
+    over = {s.name: s.expected_score for s in audit.strategies if s.expected_score > s.chance + 0.08}
+    assert over == {}
+
+
+def test_bank_2_has_at_least_320_questions_spread_over_the_domains(audit):
+    counts = audit.counts
+    assert counts["questions"] >= 320
+    minimums = {"advocacy": 80, "ethics": 95, "mentoring": 70, "recovery": 75}
+    assert {d: counts["per_domain"][d] for d in minimums} == {
+        d: max(counts["per_domain"][d], m) for d, m in minimums.items()
+    }
+
+
+def test_bank_2_topic_targets(audit):
+    counts = audit.counts
+    assert counts["boundaries"] >= 50
+    assert counts["stigma"] >= 50
+    assert counts["per_tag"]["self-advocacy"] >= 25
+    assert counts["per_tag"]["systems-advocacy"] >= 25
+    small = {tag: n for tag, n in counts["per_tag"].items() if n < 8}
+    assert small == {}
+
+
+def test_at_least_a_quarter_are_standalone_knowledge_items(audit):
+    assert audit.counts["standalone_share"] >= 0.25
+
+
+def test_every_suicide_item_carries_a_content_note(questions):
+    missing = [q.id for s, q in questions if "suicide-risk" in tags_of(s, q) and not s.content_note]
+    assert missing == []
+
+
+def test_no_all_or_none_of_the_above(questions):
+    banned = ("all of the above", "none of the above", "both a and b")
+    found = [q.id for _, q in questions for o in q.options if o.text.casefold().rstrip(".") in banned]
+    assert found == []
+
+
+def test_cprs_offers_a_full_length_form_and_says_where_its_weights_come_from(cprs):
+    assert [(f.id, f.length, f.time_limit_minutes) for f in cprs.forms] == [("full", 75, 120)]
+    assert "assumption" in cprs.notes and "practice threshold" in cprs.notes
+
+
+def test_bank_has_a_changelog_for_its_version(bank):
+    changelog = (BUNDLED_BANK / "CHANGELOG.md").read_text(encoding="utf-8")
+    assert f"## {bank.version}" in changelog
+
+
+def test_cli_audit_gate_passes_on_the_bundled_bank():
+    result = subprocess.run(  # noqa: S603 - fixed interpreter and arguments
+        [sys.executable, "-m", "quizbank", "audit", str(BUNDLED_BANK)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=120,
+        check=False,
+    )
+    assert result.returncode == 0, result.stdout[-3000:]
+    assert "Gate: PASSED" in result.stdout

@@ -10,6 +10,7 @@ import pytest
 import time_machine
 from sqlalchemy import func, select
 
+import quizbank
 from app.extensions import db
 from app.models import Attempt, BankRelease, ReadinessSnapshot, Response, User
 from app.models.base import utcnow
@@ -322,3 +323,61 @@ def test_concurrent_saves_and_submit_never_leave_an_answer_after_submission(app,
     assert attempt.submitted_at is not None
     # whatever interleaving happened, no answer landed after scoring: the score matches what was saved
     assert attempt.score == sum(1 for r in rows if r.correct) / 4
+
+
+# --- exam forms: the short form and a full-length form of the same track ------------------------------
+
+FULL_FORM = "    - id: full\n      title: Full-length form\n      length: 5\n      time_limit_minutes: 20\n"
+
+
+@pytest.fixture
+def forms_release(app, bank_copy):
+    """The mini bank with a second, longer form on its track, imported as release 1.0.0."""
+    track_file = bank_copy / "tracks" / "basic.yaml"
+    text = track_file.read_text(encoding="utf-8")
+    track_file.write_text(text.replace("  cut_score: 0.75\n", "  cut_score: 0.75\n  forms:\n" + FULL_FORM), "utf-8")
+    with app.app_context():
+        report = banks.import_bank(quizbank.load_bank(bank_copy))
+        db.session.commit()
+        return report.release.id
+
+
+def test_track_lists_the_short_form_first_then_its_other_forms(db_ctx, forms_release):
+    _, track = release_and_track(forms_release)
+    assert [(f["id"], f["length"], f["time_limit_minutes"]) for f in exams.exam_forms(track)] == [
+        ("short", 4, 10),
+        ("full", 5, 20),
+    ]
+
+
+def test_full_length_form_has_its_own_length_time_and_terms(db_ctx, forms_release):
+    release, track = release_and_track(forms_release)
+    attempt = exams.start_exam(new_user("a@example.org"), release, track, seed=3, form_id="full")
+    assert len(attempt.responses) == 5 and attempt.exam_form == "full"
+    assert attempt.deadline_at - attempt.started_at == timedelta(minutes=20)
+    assert exams.exam_terms(attempt) == exams.ExamTerms(20, 0.75)
+    assert attempt.title == "Basic track · Full-length form"
+    short = exams.start_exam(new_user("b@example.org"), release, track, seed=3)
+    assert len(short.responses) == 4 and short.exam_form is None
+    assert exams.exam_terms(short) == exams.ExamTerms(10, 0.75)
+
+
+def test_an_unknown_form_is_refused(db_ctx, forms_release):
+    release, track = release_and_track(forms_release)
+    with pytest.raises(exams.ServiceError, match="no such exam form"):
+        exams.start_exam(new_user("a@example.org"), release, track, form_id="nope")
+
+
+def test_exam_page_offers_every_form_and_starts_the_chosen_one(app, client, make_user, forms_release):
+    make_user(TRAINEE)
+    login(client, TRAINEE)
+    page = client.get("/exams/").get_data(as_text=True)
+    assert "Short form</strong>: 4 questions, 10 minutes" in page
+    assert "Full-length form</strong>: 5 questions, 20 minutes" in page
+    token = csrf_token(page)
+    assert client.post("/exams/start/nope", data={"csrf_token": token}).status_code == 404
+    response = client.post("/exams/start/full", data={"csrf_token": token})
+    assert response.status_code == 302
+    with app.app_context():
+        attempt = db.session.scalar(select(Attempt).where(Attempt.mode == "exam"))
+        assert attempt.exam_form == "full" and len(attempt.responses) == 5

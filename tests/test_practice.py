@@ -276,3 +276,36 @@ def test_missed_scenarios_come_back_for_review_when_due(app, trainee):
         assert families == {"eth-one", "eth-two"}
         with app.app_context():
             assert db.session.get(Attempt, attempt_id(review.headers["Location"])).mode == "review"
+
+
+def test_content_note_comes_before_the_scenario_and_standalone_items_show_no_scenario(app, trainee, bank_copy):
+    """Bank 2.0 item shapes: a noted scenario and a stand-alone knowledge item, in practice and after a retire."""
+    noted = bank_copy / "scenarios" / "eth-one.yaml"
+    noted.write_text(noted.read_text().replace("domain: ethics\n", "domain: ethics\ncontent_note: violence\n"))
+    (bank_copy / "scenarios" / "eth-know.yaml").write_text(
+        "id: eth-know\ndomain: ethics\ntags: [boundaries]\nquestions:\n"
+        "  - id: eth-know-q1\n    stem: Which statement about gifts is accurate?\n    difficulty: easy\n    options:\n"
+        "      - text: Follow the written policy.\n        correct: true\n        rationale: Policy guides gifts.\n"
+        "      - text: Accept any gift.\n        rationale: Ignores policy.\n"
+        "      - text: Refuse with a lecture.\n        rationale: Shames the person.\n",
+        encoding="utf-8",
+    )
+    manifest = bank_copy / "bank.yaml"
+    manifest.write_text(manifest.read_text().replace("version: 1.0.0", "version: 2.0.0"))
+    if "boundaries:" not in manifest.read_text():
+        manifest.write_text(manifest.read_text().replace("tags:\n", "tags:\n  boundaries: Boundaries\n", 1))
+    with app.app_context():
+        banks.import_bank(quizbank.load_bank(bank_copy))
+        db.session.commit()
+    url = start(trainee, domain="ethics", count=10)
+    aid = attempt_id(url)
+    pages = {}
+    for row in responses(app, aid):
+        stable_id = version_content(app, row.question_version_id)["scenario_id"]
+        pages[stable_id] = trainee.get(url.rsplit("/", 1)[0] + f"/{row.position}").get_data(as_text=True)
+    noted_page = pages["eth-one"]
+    assert noted_page.index("Content note:") < noted_page.index('class="scenario"')
+    assert "this item mentions violence" in noted_page
+    standalone_page = pages["eth-know"]
+    assert 'class="scenario"' not in standalone_page and "Content note" not in standalone_page
+    assert "Which statement about gifts is accurate?" in standalone_page

@@ -629,11 +629,15 @@ def test_gift_problems_are_shown_with_file_and_line_and_block_the_import(app, ad
     assert releases(app) == ["1.0.0"]
 
 
-def test_gift_question_without_a_scenario_paragraph_is_explained(app, admin, mini_release):
+def test_gift_question_without_a_scenario_paragraph_imports_as_a_standalone_item(app, admin, mini_release):
     single = "$CATEGORY: advocacy\n\n::adv-short:: What comes first? {=Listen. #Yes. ~Advise. #No. ~Decide. #No.}\n"
-    html = preview(admin, upload_token(admin, single.encode(), "gift", "short.txt", bank="mini"))
-    assert "question &#39;adv-short&#39; has no scenario text" in html
-    assert "Confirm import" not in html
+    token = upload_token(admin, single.encode(), "gift", "short.txt", bank="mini")
+    html = preview(admin, token)
+    assert "no scenario text" not in html and "Confirm import" in html
+    assert confirm(admin, token).status_code == 302
+    with app.app_context():
+        content = banks.get_question(banks.get_bank("mini"), "adv-short").latest.content
+        assert content["scenario"] == "" and content["stem"] == "What comes first?"
 
 
 def test_gift_that_is_not_utf8_is_explained(app, admin, mini_release):

@@ -75,7 +75,16 @@ class QuestionForm(FlaskForm):
     )
     domain = SelectField("Domain", choices=[], validate_choice=False)
     competencies = CheckboxListField("Competencies")
-    scenario = TextAreaField("Scenario text", validators=[Length(max=10_000)])
+    scenario = TextAreaField(
+        "Scenario text",
+        validators=[Length(max=10_000)],
+        description="Leave empty for a stand-alone knowledge item (a scenario with this one question).",
+    )
+    content_note = StringField(
+        "Content note",
+        validators=[Length(max=120)],
+        description="Shown before the scenario when it mentions e.g. suicide, self-harm, child abuse or violence.",
+    )
     apply_to_scenario = BooleanField("Also apply the scenario text, domain and competencies to its other questions")
     stem = TextAreaField("Question", validators=[Length(max=2000)])
     difficulty = SelectField("Difficulty", choices=[SelectChoice(d, d.capitalize()) for d in DIFFICULTIES])
@@ -106,6 +115,7 @@ class QuestionForm(FlaskForm):
             scenario_id=self.scenario_id.data or scenario_id,
             domain=self.domain.data or "",
             scenario=self.scenario.data or "",
+            content_note=self.content_note.data or "",
             stem=self.stem.data or "",
             difficulty=self.difficulty.data or "",
             tags=tuple(self.tags.data or ()),
@@ -144,6 +154,7 @@ def _form_data(draft: authoring.QuestionDraft, base_number: int | None = None) -
         "domain": draft.domain,
         "competencies": list(draft.competencies),
         "scenario": draft.scenario,
+        "content_note": draft.content_note,
         "stem": draft.stem,
         "difficulty": draft.difficulty,
         "tags": list(draft.tags),

@@ -50,6 +50,7 @@ def index():
     return render_template(
         "exams/index.html",
         track=track,
+        forms=exams.exam_forms(track),
         release=release,
         current=exams.open_exam(current_user, track["id"]),
         past=exams.past_exams(current_user, track["id"]),
@@ -58,13 +59,16 @@ def index():
 
 
 @bp.route("/start", methods=["POST"])
+@bp.route("/start/<form_id>", methods=["POST"])
 @login_required
-def start():
+def start(form_id: str = exams.DEFAULT_FORM):
     release, track = _release_and_track()
     if not PostForm().validate_on_submit():
         abort(400)
+    if exams.exam_form(track, form_id) is None:
+        abort(404)
     try:
-        attempt = exams.start_exam(current_user, release, track)
+        attempt = exams.start_exam(current_user, release, track, form_id=form_id)
     except ServiceError as exc:
         flash(str(exc), "error")
         return redirect(url_for(".index"))

@@ -95,6 +95,7 @@ def bank(slug: str):
         bank=bank,
         release=release,
         items=item_analysis.sort_items(items, sort, descending),
+        empirical_min=item_analysis.EMPIRICAL_MIN_RESPONSES,
         form=form,
         filter_args=_filter_args(),
         sort=sort,
@@ -143,6 +144,7 @@ def version(version_id: int):
         question=version.question,
         domains=release.domains if release else {},
         item=item_analysis.version_item_stats(version, filters),
+        empirical_min=item_analysis.EMPIRICAL_MIN_RESPONSES,
         form=form,
         filter_args=_filter_args(),
     )

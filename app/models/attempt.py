@@ -28,6 +28,7 @@ class Attempt(db.Model):
     deadline_at: Mapped[datetime | None]
     submitted_at: Mapped[datetime | None]
     track: Mapped[str | None] = mapped_column(String(64))
+    exam_form: Mapped[str | None] = mapped_column(String(64))  # the track's exam form; None = the default form
     question_set_id: Mapped[int | None] = mapped_column(ForeignKey("question_set.id", ondelete="SET NULL"))
     score: Mapped[float | None]
     passed: Mapped[bool | None]
@@ -47,7 +48,11 @@ class Attempt(db.Model):
         if self.question_set is not None:
             return self.question_set.title
         if self.mode == "exam":
-            return next((t["title"] for t in self.release.tracks if t["id"] == self.track), "Mock exam")
+            track = next((t for t in self.release.tracks if t["id"] == self.track), None)
+            if track is None:
+                return "Mock exam"
+            form = next((f for f in track["exam"].get("forms", ()) if f["id"] == self.exam_form), None)
+            return f"{track['title']} · {form['title']}" if form else track["title"]
         if self.mode == "review":
             return "Spaced review"
         if self.domain:

@@ -28,7 +28,7 @@ from app.models import Bank, BankRelease, Question, QuestionVersion, QuestionVer
 from app.services import ServiceError
 from app.services.banks import latest_release, release_hashes
 from quizbank.diff import BankDiff, diff_hashes
-from quizbank.loader import SLUG
+from quizbank.loader import MAX_CONTENT_NOTE, SLUG
 from quizbank.model import DIFFICULTIES
 from quizbank.semver import bump, parse_version
 
@@ -95,6 +95,7 @@ class QuestionDraft:
     tags: tuple[str, ...] = ()
     competencies: tuple[str, ...] = ()
     options: tuple[OptionDraft, ...] = ()
+    content_note: str = ""
 
     def normalised(self) -> QuestionDraft:
         return replace(
@@ -103,6 +104,7 @@ class QuestionDraft:
             scenario_id=self.scenario_id.strip(),
             domain=self.domain.strip(),
             scenario=clean_text(self.scenario),
+            content_note=clean_text(self.content_note),
             stem=clean_text(self.stem),
             difficulty=self.difficulty.strip(),
             tags=tuple(t.strip() for t in self.tags if t.strip()),
@@ -123,6 +125,7 @@ def draft_from_version(version: QuestionVersion) -> QuestionDraft:
         scenario_id=content["scenario_id"],
         domain=content["domain"],
         scenario=content["scenario"],
+        content_note=content.get("content_note", ""),
         stem=content["stem"],
         difficulty=content["difficulty"],
         tags=tuple(content["tags"]),
@@ -143,6 +146,7 @@ def draft_content(draft: QuestionDraft) -> dict:
         text=draft.scenario,
         questions=(question,),
         competencies=draft.competencies,
+        content_note=draft.content_note,
     )
     return quizbank.question_content(scenario, question)
 
@@ -235,6 +239,7 @@ def validate_draft(bank: Bank, draft: QuestionDraft, *, is_new: bool) -> dict[st
     if is_new:
         _check_new_ids(bank, draft, errors)
     _check_scenario_fields(draft, vocab, errors)
+    _check_standalone(bank, draft, errors)
     _check_question_fields(draft, vocab, errors)
     _check_options(draft, errors)
     return dict(errors)
@@ -272,8 +277,20 @@ def _check_scenario_fields(draft: QuestionDraft, vocab: Vocabulary, errors: dict
     elif draft.domain not in vocab.domains:
         errors["domain"].append(f"Unknown domain {draft.domain!r} (the bank defines: {', '.join(vocab.domains)}).")
     _check_vocabulary_list(draft.competencies, vocab.competencies, "competency", "competencies", errors)
-    if not draft.scenario:
-        errors["scenario"].append("The scenario text must not be empty.")
+    if len(draft.content_note) > MAX_CONTENT_NOTE:
+        errors["content_note"].append(f"Keep the content note to {MAX_CONTENT_NOTE} characters.")
+
+
+def _check_standalone(bank: Bank, draft: QuestionDraft, errors: dict) -> None:
+    """A stand-alone item (no scenario text) is a family of its own: no other question shares its scenario id."""
+    if draft.scenario or not draft.scenario_id:
+        return
+    others = [v for v in scenario_questions(bank, draft.scenario_id) if v.question.stable_id != draft.question_id]
+    if others:
+        errors["scenario"].append(
+            "Write the scenario text: this scenario has other questions, and only a stand-alone item "
+            "(a scenario with one question) may leave it empty."
+        )
 
 
 def _check_question_fields(draft: QuestionDraft, vocab: Vocabulary, errors: dict) -> None:
@@ -416,6 +433,7 @@ def _sibling_updates(bank: Bank, question: Question | None, content: dict) -> li
         draft = replace(
             draft_from_version(version),
             scenario=content["scenario"],
+            content_note=content.get("content_note", ""),
             domain=content["domain"],
             competencies=tuple(content["competencies"]),
         )

@@ -169,20 +169,7 @@ def release_to_bank(release: BankRelease) -> quizbank.Bank:
         tags=manifest["tags"],
         competencies=manifest.get("competencies", {}),
         scenarios=tuple(scenario_from_contents(pairs) for _, pairs in sorted(by_scenario.items())),
-        tracks=tuple(_track(t) for t in manifest.get("tracks", [])),
-    )
-
-
-def _track(data: dict) -> Track:
-    exam = data["exam"]
-    return Track(
-        id=data["id"],
-        title=data["title"],
-        exam_length=exam["length"],
-        time_limit_minutes=exam["time_limit_minutes"],
-        cut_score=exam["cut_score"],
-        blueprint=data["blueprint"],
-        readiness=data.get("readiness", {}),
+        tracks=tuple(Track.from_dict(t) for t in manifest.get("tracks", [])),
     )
 
 

@@ -40,12 +40,36 @@ def open_exam(user: User, track_id: str) -> Attempt | None:
     )
 
 
-def draw_exam_form(user: User, release: BankRelease, track: dict, rng: random.Random) -> list[QuestionVersion]:
+DEFAULT_FORM = "short"
+
+
+def exam_forms(track: dict) -> list[dict]:
+    """Every form of the track's mock exam, the default (short) form first; all share blueprint and cut."""
+    exam = track["exam"]
+    default = {
+        "id": DEFAULT_FORM,
+        "title": "Short form",
+        "length": exam["length"],
+        "time_limit_minutes": exam["time_limit_minutes"],
+    }
+    return [default, *exam.get("forms", ())]
+
+
+def exam_form(track: dict, form_id: str | None) -> dict | None:
+    """One form of the track's exam by id (None or "short" is the default form)."""
+    wanted = form_id or DEFAULT_FORM
+    return next((f for f in exam_forms(track) if f["id"] == wanted), None)
+
+
+def draw_exam_form(
+    user: User, release: BankRelease, track: dict, rng: random.Random, length: int | None = None
+) -> list[QuestionVersion]:
     """The exam's questions: per-domain counts from the blueprint, unseen items first, then shuffled."""
     by_domain: dict[str, list[QuestionVersion]] = defaultdict(list)
     for version in candidate_versions(release, None, None):
         by_domain[version.domain].append(version)
-    counts = allocate(track["exam"]["length"], track["blueprint"], {d: len(v) for d, v in by_domain.items()})
+    length = length or track["exam"]["length"]
+    counts = allocate(length, track["blueprint"], {d: len(v) for d, v in by_domain.items()})
     seen = times_seen(user)
     form = [v for domain in track["blueprint"] for v in draw(by_domain[domain], seen, counts[domain], rng)]
     rng.shuffle(form)
@@ -53,12 +77,20 @@ def draw_exam_form(user: User, release: BankRelease, track: dict, rng: random.Ra
 
 
 def start_exam(
-    user: User, release: BankRelease, track: dict, now: datetime | None = None, seed: int | None = None
+    user: User,
+    release: BankRelease,
+    track: dict,
+    now: datetime | None = None,
+    seed: int | None = None,
+    form_id: str | None = None,
 ) -> Attempt:
-    """Resume the learner's open exam on this track, or start a new timed one.
+    """Resume the learner's open exam on this track, or start a new timed one of the chosen form.
 
-    The same seed, release and history always give the same form and option orders.
+    The same seed, release, form and history always give the same questions and option orders.
     """
+    form = exam_form(track, form_id)
+    if form is None:
+        raise ServiceError("This track has no such exam form.")
     now = now or utcnow()
     current = open_exam(user, track["id"])
     if current is not None:
@@ -67,19 +99,20 @@ def start_exam(
         submit(current, now)
     seed = secrets.randbelow(2**31) if seed is None else seed
     rng = random.Random(seed)  # noqa: S311 - shuffling exam items, not security
-    form = draw_exam_form(user, release, track, rng)
-    if not form:
+    questions = draw_exam_form(user, release, track, rng, form["length"])
+    if not questions:
         raise ServiceError("This bank has no questions for the exam yet.")
     return create_attempt(
         user,
         release,
-        form,
+        questions,
         mode="exam",
         seed=seed,
         rng=rng,
         track=track["id"],
+        exam_form=None if form["id"] == DEFAULT_FORM else form["id"],
         started_at=now,
-        deadline_at=now + timedelta(minutes=track["exam"]["time_limit_minutes"]),
+        deadline_at=now + timedelta(minutes=form["time_limit_minutes"]),
     )
 
 
@@ -96,8 +129,9 @@ def exam_terms(attempt: Attempt) -> ExamTerms:
     question_set = db.session.get(QuestionSet, attempt.question_set_id) if attempt.question_set_id else None
     if question_set is not None and question_set.pass_mark is not None:
         return ExamTerms(question_set.time_limit_minutes or 0, question_set.pass_mark)
-    exam = get_track(attempt.release, attempt.track)["exam"]
-    return ExamTerms(exam["time_limit_minutes"], exam["cut_score"])
+    track = get_track(attempt.release, attempt.track)
+    form = exam_form(track, attempt.exam_form) or exam_form(track, DEFAULT_FORM)
+    return ExamTerms(form["time_limit_minutes"], track["exam"]["cut_score"])
 
 
 def is_expired(attempt: Attempt, now: datetime | None = None) -> bool:

@@ -58,6 +58,9 @@ TOO_EASY = 0.90
 LOW_DISCRIMINATION = 0.20
 NON_FUNCTIONAL_SHARE = 0.05
 CAUTION_COUNT = 100
+# Observed difficulty beside the author's label: shown from this many responses on; bands of p.
+EMPIRICAL_MIN_RESPONSES = 30
+EMPIRICAL_BANDS = ((0.80, "easy"), (0.50, "medium"), (0.0, "hard"))
 MODES = ("exam", "practice", "review")
 
 FLAG_NO_RESPONSES = "no responses"
@@ -130,6 +133,13 @@ class ItemStats:
     @property
     def non_functional(self) -> list[OptionStats]:
         return [option for option in self.options if option.non_functional]
+
+    @property
+    def observed_difficulty(self) -> str | None:
+        """easy (p ≥ .80), medium (p ≥ .50) or hard, once there are enough responses; else None."""
+        if self.n < EMPIRICAL_MIN_RESPONSES:
+            return None
+        return next(label for floor, label in EMPIRICAL_BANDS if self.p >= floor)
 
     @property
     def flags(self) -> list[str]:

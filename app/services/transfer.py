@@ -434,11 +434,7 @@ def _merge(base: quizbank.Bank, scenarios) -> quizbank.Bank:
     """The base bank with the converted questions added (new ids) or replacing (same ids)."""
     contents = {q.id: quizbank.question_content(s, q) for s, q in base.questions()}
     imported = {q.id: quizbank.question_content(s, q) for s in scenarios for q in s.questions}
-    problems = [
-        f"question {qid!r} has no scenario text: write the scenario, a blank line, then the question"
-        for qid, content in imported.items()
-        if not content["scenario"].strip()
-    ]
+    problems: list[str] = []
     contents.update(imported)
     groups: dict[str, list[tuple[str, dict]]] = {}
     for qid, content in contents.items():
@@ -449,7 +445,7 @@ def _merge(base: quizbank.Bank, scenarios) -> quizbank.Bank:
     return replace(base, scenarios=tuple(scenario_from_contents(pairs) for _, pairs in sorted(groups.items())))
 
 
-SCENARIO_FIELDS = ("scenario", "domain", "competencies")
+SCENARIO_FIELDS = ("scenario", "content_note", "domain", "competencies")
 
 
 def _scenario_group_problems(groups: dict[str, list[tuple[str, dict]]]) -> list[str]:
@@ -458,7 +454,7 @@ def _scenario_group_problems(groups: dict[str, list[tuple[str, dict]]]) -> list[
     for scenario_id, pairs in groups.items():
         first_id, first = pairs[0]
         for qid, content in pairs[1:]:
-            differing = [f for f in SCENARIO_FIELDS if content[f] != first[f]]
+            differing = [f for f in SCENARIO_FIELDS if content.get(f, "") != first.get(f, "")]
             if differing:
                 problems.append(
                     f"question {qid!r} has a different scenario {' and '.join(differing)} than {first_id!r}, "

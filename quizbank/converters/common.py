@@ -76,6 +76,7 @@ class Metadata:
     competencies: tuple[str, ...] = ()
     tags: tuple[str, ...] = ()
     stem_paragraphs: int = 1
+    content_note: str = ""
     invalid: bool = False  # the metadata could not be read (already reported as a problem)
 
 
@@ -363,7 +364,7 @@ class ResultBuilder:
     def _content(accepted: _Accepted, qid: str, ids: IdAllocator) -> dict:
         q, meta = accepted.question, accepted.question.metadata
         scenario, stem = split_text(q.text, meta.stem_paragraphs)
-        return {
+        content = {
             "scenario_id": meta.scenario_id or ids.take(f"{qid}-scenario"),
             "scenario": scenario,
             "domain": accepted.domain,
@@ -376,13 +377,20 @@ class ResultBuilder:
                 for o in q.options
             ],
         }
+        if meta.content_note:
+            content["content_note"] = meta.content_note
+        return content
 
     def _groups(self, contents: list[tuple[int, str, dict]]) -> dict[str, list[tuple[str, dict]]]:
         """Questions sharing a scenario id, in file order; a question that disagrees on the scenario is a problem."""
         groups: dict[str, list[tuple[str, dict]]] = {}
         for line, qid, content in contents:
             pairs = groups.setdefault(content["scenario_id"], [])
-            differing = [f for f in ("scenario", "domain", "competencies") if pairs and content[f] != pairs[0][1][f]]
+            differing = [
+                f
+                for f in ("scenario", "content_note", "domain", "competencies")
+                if pairs and content.get(f, "") != pairs[0][1].get(f, "")
+            ]
             if differing:
                 self.problem(
                     line,

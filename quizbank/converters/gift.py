@@ -150,7 +150,12 @@ def _read_metadata(raw: str, line: int, builder: ResultBuilder) -> Metadata:
         builder.problem(line, "quizbank metadata: competencies and tags must be lists of text, stem_paragraphs >= 1")
         return Metadata(invalid=True)
     scenario_id, difficulty = data.get("scenario_id"), data.get("difficulty")
+    content_note = data.get("content_note", "")
+    if not isinstance(content_note, str):
+        builder.problem(line, "quizbank metadata: content_note must be text")
+        return Metadata(invalid=True)
     return Metadata(
+        content_note=content_note,
         scenario_id=str(scenario_id) if scenario_id is not None else None,
         difficulty=str(difficulty) if difficulty is not None else None,
         competencies=tuple(lists["competencies"]),
@@ -297,6 +302,8 @@ def _question_lines(scenario: Scenario, question: Question) -> list[str]:
     stem_paragraphs = len(paragraphs(question.stem))
     if stem_paragraphs > 1:
         metadata["stem_paragraphs"] = stem_paragraphs
+    if scenario.content_note:
+        metadata["content_note"] = scenario.content_note
     text = f"{scenario.text}\n\n{question.stem}" if scenario.text else question.stem
     lines = [
         f"// {METADATA_PREFIX} {json.dumps(metadata, ensure_ascii=False)}",

@@ -57,6 +57,7 @@ META_SCENARIO = "quizbank-scenario:"
 META_DIFFICULTY = "quizbank-difficulty:"
 META_COMPETENCY = "quizbank-competency:"
 META_STEM_PARAGRAPHS = "quizbank-stem-paragraphs:"
+META_CONTENT_NOTE = "quizbank-content-note:"
 ANSWER_FORMAT = "moodle_auto_format"  # Moodle's default for answers and feedback without a format attribute
 NOT_SUPPORTED = "{kind} questions are not supported (only single-answer multiple choice)"
 
@@ -184,6 +185,8 @@ def _metadata(tags: list[str], line: int, builder: ResultBuilder) -> Metadata:
             meta.difficulty = tag.removeprefix(META_DIFFICULTY)
         elif tag.startswith(META_COMPETENCY):
             meta.competencies += (tag.removeprefix(META_COMPETENCY),)
+        elif tag.startswith(META_CONTENT_NOTE):
+            meta.content_note = tag.removeprefix(META_CONTENT_NOTE)
         elif tag.startswith(META_STEM_PARAGRAPHS):
             count = tag.removeprefix(META_STEM_PARAGRAPHS)
             if count.isdigit() and int(count) >= 1:
@@ -281,4 +284,6 @@ def _tags(scenario: Scenario, question: Question) -> list[str]:
     stem_paragraphs = len(paragraphs(question.stem))
     if stem_paragraphs > 1:
         tags.append(f"{META_STEM_PARAGRAPHS}{stem_paragraphs}")
+    if scenario.content_note:
+        tags.append(META_CONTENT_NOTE + scenario.content_note)
     return tags
