@@ -118,8 +118,11 @@ def _register_security_headers(app: Flask) -> None:
 
 def _register_template_globals(app: Flask) -> None:
     from app.models.user import ROLE_LABELS
+    from app.services.readiness import MIN_EVIDENCE, chance_text
 
     app.jinja_env.globals["role_labels"] = ROLE_LABELS
+    app.jinja_env.filters["chance_text"] = chance_text
+    app.jinja_env.globals["min_evidence"] = MIN_EVIDENCE
 
 
 def _register_input_guard(app: Flask) -> None:

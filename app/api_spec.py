@@ -126,7 +126,18 @@ def _schemas() -> dict:
         "Readiness": _object(
             {
                 "learner_id": _INTEGER,
-                "probability": {**_SHARE, "description": "Estimated chance of passing a mock exam on this track."},
+                "probability": {
+                    **_SHARE,
+                    "description": "Estimated chance of reaching the pass mark on a fresh exam of the track's "
+                    "longest form (meaningful once enough_evidence is true).",
+                },
+                "chance": {
+                    "type": "string",
+                    "description": 'The probability as pages show it: "63%", "over 99%", "under 1%" or '
+                    '"not enough answers yet" (never 0% or 100%).',
+                },
+                "evidence": {**_COUNT, "description": "First-time (independent) answers behind the estimate."},
+                "enough_evidence": {"type": "boolean", "description": "True once there are enough first-time answers."},
                 "ready": {"type": "boolean", "description": "True when every rule is met."},
                 "coverage": {**_SHARE, "description": "Share of the release's questions answered at least once."},
                 "track": _ref("schemas", "Track"),

@@ -14,7 +14,7 @@ from flask.cli import AppGroup
 
 import quizbank
 from app.extensions import db
-from app.services import ServiceError, accounts, banks, demo, exams
+from app.services import ServiceError, accounts, banks, calibration, demo, exams
 from quizbank.audit import audit_bank
 from quizbank.dump import write_bank
 
@@ -22,6 +22,7 @@ bank_cli = AppGroup("bank", help="Validate, import, export and diff question ban
 users_cli = AppGroup("users", help="Manage accounts.")
 demo_cli = AppGroup("demo", help="Demo data.")
 exams_cli = AppGroup("exams", help="Mock exam maintenance.")
+stats_cli = AppGroup("stats", help="Item calibration and statistics.")
 
 
 def _load_or_exit(directory: str) -> quizbank.Bank:
@@ -142,6 +143,25 @@ def expire_command() -> None:
     click.echo(f"{count} exam(s) submitted")
 
 
+@stats_cli.command("calibrate")
+@click.option("--bank", "slug", default=None, help="Bank slug (default: every bank).")
+def calibrate_command(slug: str | None) -> None:
+    """Recalibrate item difficulties and the population prior from everyone's first-time answers."""
+    selected = [banks.get_bank(slug)] if slug else banks.all_banks()
+    if slug and selected[0] is None:
+        click.echo(f"error: no bank {slug!r}", err=True)
+        sys.exit(1)
+    for bank in selected:
+        row = calibration.calibrate_bank(bank)
+        pop = row.population
+        click.echo(
+            f"{bank.slug}: {len(row.items)} item versions from {row.responses} first-time answers of "
+            f"{row.learners} learners; population mean {pop['mean']:.2f}, sd {pop['general_sd']:.2f} "
+            f"(+{pop['domain_sd']:.2f} per domain){'' if pop['learners'] else ' (defaults: too few learners)'}"
+        )
+    db.session.commit()
+
+
 def register_cli(app: Flask) -> None:
-    for group in (bank_cli, users_cli, demo_cli, exams_cli):
+    for group in (bank_cli, users_cli, demo_cli, exams_cli, stats_cli):
         app.cli.add_command(group)

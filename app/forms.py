@@ -40,6 +40,16 @@ class PracticeStartForm(FlaskForm):
         choices=[SelectChoice(str(n)) for n in PRACTICE_SIZES],
         default=str(PRACTICE_SIZES[1]),
     )
+    order = SelectField(
+        "Which questions first",
+        choices=[
+            SelectChoice("least-seen", "Least seen first"),
+            SelectChoice("adaptive", "Matched to my level (most informative first)"),
+        ],
+        default="least-seen",
+        description="Matched to my level picks, among the questions you have seen least, those whose difficulty is "
+        "closest to your estimated ability in each domain: they tell you (and the estimate) the most.",
+    )
 
     @classmethod
     def for_release(cls, domains: dict[str, str], tags: dict[str, str], **kwargs) -> PracticeStartForm:

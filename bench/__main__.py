@@ -2,7 +2,8 @@
 BENCH_DATABASE_URL is set), then a 10,000-question bank import (bench/bank_import.py),
 then the exam flow under gunicorn with concurrent learners (bench/load.py),
 then item analysis over 1,000,000 responses (bench/item_analysis.py), then the cohort readiness report
-for 5,000 learners (bench/cohort.py).
+for 5,000 learners (bench/cohort.py), then the calibration of the stated pass probability on simulated
+learners (bench/calibration.py).
 Prints figures; asserts nothing."""
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ import quizbank
 from app import create_app
 from app.extensions import db
 from app.services import accounts, banks
-from bench import bank_import, cohort, item_analysis, load
+from bench import bank_import, calibration, cohort, item_analysis, load
 from bench.databases import on_each_database
 
 BANK = Path(quizbank.BUNDLED_BANKS) / "peer-specialist"
@@ -92,6 +93,7 @@ def main() -> None:
     on_each_database(load.bench_load)
     on_each_database(item_analysis.bench_item_analysis)
     on_each_database(cohort.bench_cohort)  # the cohort readiness report: 5,000 learners, 1,000,000 responses
+    calibration.main()  # no database: simulated learners, the readiness model before and after
 
 
 if __name__ == "__main__":

@@ -137,6 +137,7 @@ ROUTES = {
     "org.join": Route(USERS),
     "org.accept_invitation": Route(USERS, {"secret": ACME_INVITE_SECRET}),
     "admin.index": Route("admin"),
+    "admin.calibration_page": Route("admin"),
     "stats.bank": Route("trainer", {"slug": ACME_BANK}),  # trainers of other organizations: 404 (test_item_analysis)
     "stats.bank_csv": Route("trainer", {"slug": ACME_BANK}),
     "stats.forms": Route("trainer", {"slug": ACME_BANK}),

@@ -359,7 +359,7 @@ def test_readiness_payload_equals_readiness_evaluate(app, client, acme, mini_rel
 
     with app.app_context():
         release = banks.latest_release("mini")
-        expected = readiness.evaluate(accounts.find_user("cy@acme.org"), release, banks.get_track(release))
+        expected = readiness.evaluate(accounts.find_user("cy@acme.org"), release, banks.get_track(release), you=False)
     assert body["learner_id"] == cy
     assert body["probability"] == expected.probability
     assert body["ready"] is expected.ready
@@ -379,7 +379,9 @@ def test_readiness_payload_equals_readiness_evaluate(app, client, acme, mini_rel
         }
         for d in expected.domains
     ]
-    assert sum(d["answered"] for d in body["domains"]) == 7
+    # 7 answers, but only first-time answers count, within each domain's window (bank size - 1): 2 + 1.
+    assert sum(d["answered"] for d in body["domains"]) == body["evidence"] == expected.evidence == 3
+    assert body["chance"] == expected.chance and body["enough_evidence"] is expected.enough_evidence
 
 
 def test_readiness_track_parameter(app, client, acme, mini_release):

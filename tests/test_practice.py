@@ -309,3 +309,31 @@ def test_content_note_comes_before_the_scenario_and_standalone_items_show_no_sce
     standalone_page = pages["eth-know"]
     assert 'class="scenario"' not in standalone_page and "Content note" not in standalone_page
     assert "Which statement about gifts is accurate?" in standalone_page
+
+
+def test_adaptive_practice_serves_the_items_nearest_the_learners_ability(app, trainee):
+    """After all-right answers the ability estimate is high: among the unseen advocacy questions the hard one
+    (difficulty nearest the ability) comes first, then medium, then easy; seen questions come last."""
+    assert "Matched to my level" in trainee.get("/practice/").get_data(as_text=True)
+    first = start(trainee, domain="ethics")
+    aid = attempt_id(first)
+    for row in responses(app, aid):
+        answer(trainee, first.rsplit("/", 1)[0] + f"/{row.position}", shown_position_of_key(app, row))
+    token = get_token(trainee, "/practice/")
+    response = trainee.post(
+        "/practice/", data={"domain": "", "tag": "", "count": "5", "order": "adaptive", "csrf_token": token}
+    )
+    assert response.status_code == 302
+    with app.app_context():
+        served = [
+            db.session.get(QuestionVersion, r.question_version_id)
+            for r in responses(app, attempt_id(response.headers["Location"]))
+        ]
+        shown = [(v.domain, v.difficulty) for v in served]
+    assert shown == [
+        ("advocacy", "hard"),
+        ("advocacy", "medium"),
+        ("advocacy", "easy"),
+        ("ethics", "hard"),
+        ("ethics", "medium"),
+    ]

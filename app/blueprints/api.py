@@ -215,6 +215,9 @@ def _readiness(user_id: int, result: readiness.Readiness) -> dict:
     return {
         "learner_id": user_id,
         "probability": result.probability,
+        "chance": result.chance,
+        "evidence": result.evidence,
+        "enough_evidence": result.enough_evidence,
         "ready": result.ready,
         "coverage": result.coverage,
         "track": {"id": result.track_id, "title": result.track_title, "cut_score": result.cut_score},
@@ -313,4 +316,4 @@ def learner_readiness(user_id: int):
         raise ApiError(
             400, "Some query parameters are not valid.", {"track": f"Unknown track; choose one of: {known}."}
         )
-    return jsonify(_readiness(user_id, readiness.evaluate(membership.user, release, track)))
+    return jsonify(_readiness(user_id, readiness.evaluate(membership.user, release, track, you=False)))

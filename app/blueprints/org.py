@@ -265,7 +265,7 @@ def learner(org_id: int, user_id: int):
     organization = _organization_or_404(org_id)
     membership = _membership_or_404(organization, user_id)
     release, track = _release_and_track()
-    status = readiness.evaluate(membership.user, release, track) if track else None
+    status = readiness.evaluate(membership.user, release, track, you=False) if track else None
     history = readiness.history(membership.user, track["id"]) if track else []
     target = track["readiness"].get("target_probability") if track else None
     return render_template(

@@ -41,6 +41,7 @@ def start():
                 domain=form.domain.data or None,
                 tag=form.tag.data or None,
                 count=int(form.count.data),
+                adaptive=form.order.data == "adaptive",
             )
         except ServiceError as exc:
             add_form_error(form, exc)

@@ -10,7 +10,7 @@ from app.models.organization import (
     QuestionSet,
     QuestionSetAssignment,
 )
-from app.models.progress import Certificate, ReadinessSnapshot, ReviewCard
+from app.models.progress import BankCalibration, Certificate, ReadinessSnapshot, ReviewCard
 from app.models.user import Membership, Organization, User
 
 __all__ = [
@@ -22,6 +22,7 @@ __all__ = [
     "QuestionSetAssignment",
     "Attempt",
     "Bank",
+    "BankCalibration",
     "BankRelease",
     "Certificate",
     "Membership",

@@ -45,6 +45,7 @@ class ReadinessSnapshot(db.Model):
     taken_at: Mapped[datetime] = mapped_column(default=utcnow)
     probability: Mapped[float]
     domains: Mapped[dict] = mapped_column(JSONType)
+    evidence: Mapped[int | None]  # independent answers behind it (None: recorded before readiness 2)
 
 
 class Certificate(db.Model):
@@ -66,3 +67,20 @@ class Certificate(db.Model):
     @property
     def is_valid(self) -> bool:
         return self.revoked_at is None
+
+
+class BankCalibration(db.Model):
+    """One Rasch calibration of a bank: item difficulties per question version and the population prior.
+
+    Written by ``flask stats calibrate`` (and after every import); readiness reads the newest one.
+    """
+
+    __table_args__ = (Index("ix_bank_calibration_bank_created", "bank_id", "created_at"),)
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    bank_id: Mapped[int] = mapped_column(ForeignKey("bank.id", ondelete="CASCADE"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    responses: Mapped[int] = mapped_column(default=0)  # first-attempt responses used
+    learners: Mapped[int] = mapped_column(default=0)
+    population: Mapped[dict] = mapped_column(JSONType)  # mean, general_sd, domain_sd, learners
+    items: Mapped[dict] = mapped_column(JSONType)  # {version id: [difficulty, se, responses]}

@@ -9,7 +9,7 @@ from sqlalchemy import func, select
 import quizbank
 from app.extensions import db
 from app.models import Bank, BankRelease, Question, QuestionVersion, QuestionVersionTag, ReleaseItem
-from app.services import ServiceError
+from app.services import ServiceError, calibration
 from quizbank.diff import BankDiff, bank_hashes, diff_hashes
 from quizbank.dump import scenario_from_contents
 from quizbank.model import Track
@@ -114,6 +114,7 @@ def import_bank(bank: quizbank.Bank) -> ImportReport:
     db.session.flush()
     db.session.add_all(ReleaseItem(release_id=release.id, question_version_id=v.id) for v in versions)
     db.session.flush()
+    calibration.calibrate_bank(bank_row)  # new versions start from their labels; old ones keep their data
     report.release = release
     return report
 
@@ -191,6 +192,10 @@ def list_banks() -> list[Bank]:
 
 def get_bank(slug: str) -> Bank | None:
     return db.session.scalar(select(Bank).where(Bank.slug == slug))
+
+
+def all_banks() -> list[Bank]:
+    return list(db.session.scalars(select(Bank).order_by(Bank.slug)))
 
 
 def release_versions(release: BankRelease) -> list[QuestionVersion]:

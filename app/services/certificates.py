@@ -21,6 +21,7 @@ from app.extensions import db
 from app.models import Certificate, User
 from app.models.base import utcnow
 from app.services import ServiceError
+from app.services.readiness import chance_text
 
 if TYPE_CHECKING:
     from app.services.readiness import Readiness
@@ -128,6 +129,7 @@ def _snapshot(readiness: Readiness) -> dict:
         "track_title": readiness.track_title,
         "cut_score": readiness.cut_score,
         "probability": round(readiness.probability, 4),
+        "chance": readiness.chance,
         "coverage": round(readiness.coverage, 4),
         "domains": [
             {
@@ -256,7 +258,7 @@ def render_pdf(certificate: Certificate, verify_url: str) -> bytes:
     line(track_title, 20, "B", gap=4)
     probability = details.get("probability")
     if isinstance(probability, int | float):
-        line(f"Estimated probability of reaching the cut score: {probability * 100:.0f}%", 12, gap=2)
+        line(f"Estimated chance of reaching the pass mark: {chance_text(probability)}", 12, gap=2)
     line(f"Issued on {_date(certificate.issued_at)}", 12, gap=8)
 
     pdf.set_font("Courier", "B", 16)

@@ -31,15 +31,8 @@ from app.models import (
     User,
 )
 from app.models.base import utcnow
-from app.services.readiness import (
-    DEFAULT_RULES,
-    answered_conditions,
-    beta_mean,
-    pass_probability,
-    posterior,
-    recent_domain_counts_by_user,
-)
-from quizbank.blueprint import allocate
+from app.services import calibration, evidence, exams, readiness
+from app.services.readiness import DEFAULT_RULES, answered_conditions
 
 STALLED_AFTER = timedelta(days=14)
 AT_RISK_PROBABILITY = 0.5
@@ -52,8 +45,9 @@ FLAG_HELP = {
 CSV_COLUMNS = (
     ("name", "The learner's display name."),
     ("email", "The learner's account email."),
-    ("chance_of_passing", "Estimated probability (0-1) of reaching the cut score on a mock exam."),
-    ("proficiency_<domain>", "Estimated proficiency (posterior mean, 0-1) per blueprint domain, in blueprint order."),
+    ("chance_of_passing", "Estimated chance of reaching the pass mark, as pages show it (never 0% or 100%)."),
+    ("probability", "The same estimate as a number (0-1, 3 decimals); empty until there are enough answers."),
+    ("proficiency_<domain>", "Estimated share correct (0-1) on the domain's questions, in blueprint order."),
     ("coverage", "Share (0-1) of the current release's questions answered at least once."),
     ("answers", "Answers given in this question bank."),
     ("last_active", "Time of the latest answer (UTC, ISO 8601); empty if never."),
@@ -80,10 +74,15 @@ class LearnerRow:
     rules: dict[str, bool]  # readiness rule key -> met
     stalled: bool
     at_risk: bool
+    enough_evidence: bool = True
 
     @property
     def ready(self) -> bool:
         return all(self.rules.values())
+
+    @property
+    def chance(self) -> str:
+        return readiness.chance_text(self.probability, self.enough_evidence)
 
     @property
     def flags(self) -> list[str]:
@@ -203,22 +202,6 @@ def exam_results(ids, release: BankRelease, track_id: str, limit: int, now: date
     return results
 
 
-# --- Rules, as readiness.evaluate applies them ------------------------------------------------------------
-
-
-def _rules_met(
-    rules: dict, recent_exams: list[bool], means: list[float], coverage: float, probability: float
-) -> dict[str, bool]:
-    required = int(rules["min_recent_exams"])
-    exams_met = required <= 0 or (len(recent_exams) >= required and all(recent_exams[:required]))
-    return {
-        "recent_exams": exams_met,
-        "domain_floor": all(mean >= rules["domain_floor"] for mean in means),
-        "coverage": coverage >= rules["min_coverage"],
-        "probability": probability >= rules["target_probability"],
-    }
-
-
 # --- The report ---------------------------------------------------------------------------------------------
 
 
@@ -228,33 +211,42 @@ class _Context:
 
     track: dict
     rules: dict
-    allocation: dict[str, int]
+    params: calibration.ItemParameters
+    exam: object  # irt.ExamModel of the release
+    domain_names: dict[str, str]
+    sizes: dict[str, int]
     release_size: int
     now: datetime
 
 
 def _row(
-    learner: tuple[int, str, str], context: _Context, recent: dict[str, tuple[int, int]], seen: _Activity, exams: _Exams
+    learner: tuple[int, str, str],
+    context: _Context,
+    answers: list[evidence.Answer],
+    seen: _Activity,
+    exam_record: _Exams,
 ) -> LearnerRow:
+    """One learner's row: the same estimate and rules as ``readiness.evaluate`` for that learner."""
     user_id, name, email = learner
-    counts = {domain: recent.get(domain, (0, 0)) for domain in context.track["blueprint"]}
-    posteriors = {domain: posterior(correct, answered) for domain, (answered, correct) in counts.items()}
-    means = {domain: beta_mean(*ab) for domain, ab in posteriors.items()}
-    probability = pass_probability(posteriors, context.allocation, context.track["exam"]["cut_score"])
+    result = readiness.estimate(
+        answers, context.params, context.exam, context.track, context.domain_names, context.sizes
+    )
     coverage = min(seen.seen / context.release_size, 1.0) if context.release_size else 0.0
+    checks = readiness.rule_checks(context.rules, exam_record.recent, result, coverage, you=False)
     return LearnerRow(
         user_id=user_id,
         name=name,
         email=email,
-        probability=probability,
-        domains=means,
+        probability=result.probability,
+        domains={d.domain: d.mean for d in result.domains},
         coverage=coverage,
         answers=seen.answers,
         last_active=seen.last_active,
-        exams_passed=exams.passed,
-        rules=_rules_met(context.rules, exams.recent, list(means.values()), coverage, probability),
+        exams_passed=exam_record.passed,
+        rules={check.key: check.met for check in checks},
         stalled=seen.last_active is None or seen.last_active < context.now - STALLED_AFTER,
-        at_risk=probability < AT_RISK_PROBABILITY and seen.answers >= AT_RISK_MIN_ANSWERS,
+        at_risk=result.enough and result.probability < AT_RISK_PROBABILITY and seen.answers >= AT_RISK_MIN_ANSWERS,
+        enough_evidence=result.enough,
     )
 
 
@@ -266,29 +258,42 @@ def build_report(
     now: datetime | None = None,
     sort: str = "name",
 ) -> CohortReport:
-    """Readiness of every learner of the organization (or of one cohort) on a track, in 5 queries.
+    """Readiness of every learner of the organization (or of one cohort) on a track, in a fixed number of queries.
 
-    ``now`` evaluates as of that moment (later answers and exams are ignored), like readiness.evaluate.
+    Overdue exams of these learners are submitted first (as the learner's own pages do), unless ``now``
+    asks for the report as of an earlier moment (later answers and exams are then ignored).
     ``sort`` is one of SORT_KEYS, with a leading "-" for descending order.
     """
     ids = learner_ids(organization, cohort)
+    if now is None:
+        exams.expire_due(user_ids=ids)
     blueprint = track["blueprint"]
     rules = {**DEFAULT_RULES, **track.get("readiness", {})}
     learners = _learners(ids)
-    counts = recent_domain_counts_by_user(ids, release, list(blueprint), now)
+    answers = evidence.answers_for(ids, release.bank_id, now)
     seen = activity(ids, release, now)
-    exams = exam_results(ids, release, track["id"], int(rules["min_recent_exams"]), now)
+    exam_records = exam_results(ids, release, track["id"], int(rules["min_recent_exams"]), now)
+    params = calibration.parameters(release.bank_id)
     context = _Context(
-        track, rules, allocate(track["exam"]["length"], blueprint), _release_size(release), now or utcnow()
+        track,
+        rules,
+        params,
+        params.exam_model(release),
+        release.domains,
+        readiness.release_sizes(release),
+        _release_size(release),
+        now or utcnow(),
     )
-    rows = []
-    for learner in learners:
-        user_id = learner[0]
-        rows.append(
-            _row(
-                learner, context, counts.get(user_id, {}), seen.get(user_id, _Activity()), exams.get(user_id, _Exams())
-            )
+    rows = [
+        _row(
+            learner,
+            context,
+            answers.get(learner[0], []),
+            seen.get(learner[0], _Activity()),
+            exam_records.get(learner[0], _Exams()),
         )
+        for learner in learners
+    ]
     return CohortReport(
         track_id=track["id"],
         track_title=track["title"],
@@ -328,6 +333,7 @@ def csv_header(report: CohortReport) -> list[str]:
         "name",
         "email",
         "chance_of_passing",
+        "probability",
         *domains,
         "coverage",
         "answers",
@@ -356,7 +362,8 @@ def csv_rows(report: CohortReport) -> list[list[str]]:
         cells = [
             row.name,
             row.email,
-            f"{row.probability:.3f}",
+            row.chance,
+            f"{row.probability:.3f}" if row.enough_evidence else "",
             *(f"{mean:.3f}" for mean in row.domains.values()),
             f"{row.coverage:.3f}",
             row.answers,

@@ -224,12 +224,17 @@ def _after_submit(attempt: Attempt, results: list[tuple[QuestionVersion, bool | 
         readiness.record_snapshot(user, attempt.release, track, attempt=attempt, now=now)
 
 
-def expire_due(now: datetime | None = None, user: User | None = None) -> int:
-    """Submit every exam whose deadline has passed (optionally only one learner's); returns how many."""
+def expire_due(now: datetime | None = None, user: User | None = None, user_ids=None) -> int:
+    """Submit every exam whose deadline has passed (only one learner's, or these ids', when given).
+
+    Returns how many. Reports call it first, so an overdue exam counts the same everywhere.
+    """
     now = now or utcnow()
     query = select(Attempt).where(Attempt.mode == "exam", Attempt.submitted_at.is_(None), Attempt.deadline_at <= now)
     if user is not None:
         query = query.where(Attempt.user_id == user.id)
+    if user_ids is not None:
+        query = query.where(Attempt.user_id.in_(user_ids))
     return sum(submit(attempt, now) for attempt in db.session.scalars(query).all())
 
 

@@ -64,6 +64,28 @@ def draw(
     return chosen
 
 
+def adaptive_draw(
+    candidates: list[QuestionVersion],
+    seen: dict[int, int],
+    count: int,
+    rng: random.Random,
+    abilities: dict[str, float],
+    difficulty,
+) -> list[QuestionVersion]:
+    """Pick ``count`` versions: least seen first, then the most informative at the learner's ability.
+
+    Under the Rasch model an item is most informative where its difficulty equals the ability, so within
+    each tier of times-seen the items closest in difficulty to the learner's ability in their domain come
+    first. Kept in that order: the first question is the most informative one.
+    """
+    keyed = [
+        (seen.get(v.question_id, 0), abs(difficulty(v) - abilities.get(v.domain, 0.0)), rng.random(), v)
+        for v in candidates
+    ]
+    keyed.sort(key=lambda item: item[:3])
+    return [v for *_, v in keyed[:count]]
+
+
 def start_practice(
     user: User,
     release: BankRelease,
@@ -72,8 +94,13 @@ def start_practice(
     tag: str | None = None,
     count: int = 10,
     seed: int | None = None,
+    adaptive: bool = False,
 ) -> Attempt:
-    """Start a practice attempt: draw questions, pin their versions and shuffle each option order."""
+    """Start a practice attempt: draw questions, pin their versions and shuffle each option order.
+
+    ``adaptive``: instead of least seen at random, least seen and most informative at the learner's current
+    ability (readiness's calibrated item difficulties and ability estimate).
+    """
     if domain and domain not in release.domains:
         raise ServiceError("Choose a domain from the list.")
     if tag and tag not in release.tags:
@@ -85,7 +112,11 @@ def start_practice(
         raise ServiceError("No questions match that choice yet. Try another domain or topic.")
     seed = secrets.randbelow(2**31) if seed is None else seed
     rng = random.Random(seed)  # noqa: S311 - shuffling quiz items, not security
-    chosen = draw(candidates, times_seen(user), count, rng)
+    if adaptive:
+        abilities, difficulty = readiness.abilities_for_selection(user, release)
+        chosen = adaptive_draw(candidates, times_seen(user), count, rng, abilities, difficulty)
+    else:
+        chosen = draw(candidates, times_seen(user), count, rng)
     return create_attempt(user, release, chosen, mode="practice", seed=seed, rng=rng, domain=domain, tag=tag)
 
 

@@ -1,9 +1,15 @@
-"""Certification readiness: Beta posteriors per domain, combined by blueprint into P(pass a mock exam).
+"""Certification readiness: a calibrated chance of passing, from independent evidence only.
 
-Each blueprint domain's proficiency is a Beta posterior (uniform Beta(1, 1) prior) over the learner's
-most recent answers in that domain. A mock exam drawn to the blueprint is modelled exactly: each domain
-contributes a beta-binomial count of correct answers, and the pass probability is the upper tail of
-their convolution at the cut score. No sampling, so the same data always gives the same number.
+Evidence (``evidence``): each learner's first exposures only, never an answer given after the rationale of
+its scenario was shown, never an answer in an exam that is not submitted; mock-exam answers weigh more.
+Model (``irt``): Rasch item difficulties calibrated on everyone's first attempts (``calibration``), one
+hierarchical ability per domain with a population prior (an empty domain borrows from the others), and
+uncertainty about how much harder the real exam is than this bank. The chance is P(score ≥ cut) on a
+fresh exam of the track's longest form. Until MIN_EVIDENCE independent answers exist, pages say "not
+enough answers yet" instead of a number. Rules compare the values as displayed (whole percents).
+
+The Beta-binomial functions below are the 1.x model, kept for the calibration benchmark's "before" and
+for their tests; readiness no longer uses them.
 """
 
 from __future__ import annotations
@@ -12,14 +18,16 @@ import math
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Integer, cast, distinct, func, select
+from sqlalchemy import distinct, func, select
 
 from app.extensions import db
 from app.models import Attempt, BankRelease, QuestionVersion, ReadinessSnapshot, ReleaseItem, Response, User
 from app.models.base import utcnow
+from app.services import calibration, evidence, irt
 from quizbank.blueprint import allocate
 
-RECENT_ANSWERS = 50  # answers per domain that feed its estimate
+RECENT_ANSWERS = 50  # independent answers per domain that feed its estimate (fewer when the bank is smaller)
+MIN_EVIDENCE = evidence.MIN_EVIDENCE  # independent answers before a chance is shown (80% of a smaller bank)
 INTERVAL = 0.80  # equal-tailed credible interval shown per domain
 UNIFORM_PRIOR = (1, 1)
 DEFAULT_RULES = {"min_recent_exams": 2, "domain_floor": 0.6, "min_coverage": 0.5, "target_probability": 0.8}
@@ -54,11 +62,23 @@ class Readiness:
     coverage: float  # share of the release's questions this learner has answered at least once
     domains: list[DomainEstimate]
     rules: list[RuleCheck]
+    evidence: int = 0  # independent answers behind the estimate
+    exam_length: int = 0  # the exam the probability refers to
+    required: int = MIN_EVIDENCE  # independent answers needed before the chance is shown
 
     @property
     def ready(self) -> bool:
         """True when every readiness rule is met."""
         return all(rule.met for rule in self.rules)
+
+    @property
+    def enough_evidence(self) -> bool:
+        return self.evidence >= self.required
+
+    @property
+    def chance(self) -> str:
+        """The probability as every page shows it (or "not enough answers yet")."""
+        return chance_text(self.probability, self.enough_evidence)
 
 
 # --- Pure math -------------------------------------------------------------------------------------------
@@ -161,54 +181,6 @@ def _answered(user: User, release: BankRelease, now: datetime | None) -> list:
     return answered_conditions([user.id], release, now)
 
 
-def recent_domain_counts_by_user(
-    user_ids, release: BankRelease, domains: list[str], now: datetime | None = None
-) -> dict[int, dict[str, tuple[int, int]]]:
-    """{user: {domain: (answered, correct)}} over each user's latest RECENT_ANSWERS answers per domain.
-
-    One query: a window numbers each (user, domain)'s answers newest first and only the first are summed.
-    """
-    rank = func.row_number().over(
-        partition_by=(Attempt.user_id, QuestionVersion.domain),
-        order_by=(Response.answered_at.desc().nulls_last(), Response.id.desc()),
-    )
-    ranked = (
-        select(
-            Attempt.user_id.label("user_id"),
-            QuestionVersion.domain.label("domain"),
-            Response.correct.label("correct"),
-            rank.label("rank"),
-        )
-        .select_from(Response)
-        .join(Attempt, Attempt.id == Response.attempt_id)
-        .join(BankRelease, BankRelease.id == Attempt.release_id)
-        .join(QuestionVersion, QuestionVersion.id == Response.question_version_id)
-        .where(*answered_conditions(user_ids, release, now), QuestionVersion.domain.in_(domains))
-        .subquery()
-    )
-    rows = db.session.execute(
-        select(
-            ranked.c.user_id,
-            ranked.c.domain,
-            func.count(),
-            func.coalesce(func.sum(cast(ranked.c.correct, Integer)), 0),
-        )
-        .where(ranked.c.rank <= RECENT_ANSWERS)
-        .group_by(ranked.c.user_id, ranked.c.domain)
-    )
-    counts: dict[int, dict[str, tuple[int, int]]] = {}
-    for user_id, domain, answered, correct in rows:
-        counts.setdefault(user_id, {})[domain] = (answered, int(correct))
-    return counts
-
-
-def recent_domain_counts(
-    user: User, release: BankRelease, domains: list[str], now: datetime | None = None
-) -> dict[str, tuple[int, int]]:
-    """{domain: (answered, correct)} over each domain's most recent answers, in one grouped query."""
-    return recent_domain_counts_by_user([user.id], release, domains, now).get(user.id, {})
-
-
 def coverage(user: User, release: BankRelease, now: datetime | None = None) -> float:
     """Share of the release's questions this user has answered at least once (in any version)."""
     in_release = (
@@ -252,101 +224,248 @@ def recent_exam_results(
     return [bool(passed) for passed in db.session.scalars(query)]
 
 
-# --- Rules -----------------------------------------------------------------------------------------------
+# --- Display: one formatter, and rules that compare what is displayed ------------------------------------
 
 
-def _exam_rule(results: list[bool], required: int) -> RuleCheck:
-    label = "Pass your latest mock exams"
-    if required <= 0:
-        return RuleCheck("recent_exams", label, True, "No mock exams are required for this track.")
-    exams = "mock exam" if required == 1 else f"{required} mock exams"
-    if len(results) < required:
-        detail = f"Take {required - len(results)} more mock exam(s): you need your last {exams} passed."
-        return RuleCheck("recent_exams", label, False, detail)
-    passed = sum(results)
-    if passed == required:
-        return RuleCheck("recent_exams", label, True, f"You passed your last {exams}.")
-    return RuleCheck("recent_exams", label, False, f"You passed {passed} of your last {exams}; all must be passed.")
+def shown_percent(value: float) -> int:
+    """The whole percent a page shows for a share (half up, as the templates' percent macro)."""
+    return int(value * 100 + 0.5)
 
 
-def _floor_rule(domains: list[DomainEstimate], floor: float) -> RuleCheck:
-    label = f"Reach at least {floor:.0%} in every domain"
-    weak = [d for d in domains if d.mean < floor]
-    if not weak:
-        return RuleCheck("domain_floor", label, True, f"Every domain is estimated at {floor:.0%} or higher.")
-    listed = ", ".join(f"{d.name} ({d.mean:.0%})" for d in weak)
-    return RuleCheck("domain_floor", label, False, f"Practise more in: {listed}.")
+def chance_text(value: float | None, enough: bool = True) -> str:
+    """A probability for people: never "100%" or "0%", which would claim certainty.
 
-
-def _coverage_rule(value: float, minimum: float) -> RuleCheck:
-    label = f"Answer at least {minimum:.0%} of the question bank"
-    met = value >= minimum
-    detail = f"You have answered {value:.0%} of the questions" + ("." if met else f"; aim for {minimum:.0%}.")
-    return RuleCheck("coverage", label, met, detail)
-
-
-def chance_text(value: float) -> str:
-    """A probability for people: never "100%" or "0%", which would claim certainty."""
+    Pages, certificates, the PDF, the CSV and the API all use this. ``enough`` is False until the learner
+    has MIN_EVIDENCE independent answers: then there is no number to show yet.
+    """
+    if not enough or value is None:
+        return "not enough answers yet"
     if value > 0.99:
         return "over 99%"
     if value < 0.01:
         return "under 1%"
-    return f"{value:.0%}"
+    return f"{shown_percent(value)}%"
 
 
-def _probability_rule(value: float, target: float) -> RuleCheck:
-    label = f"Reach a {target:.0%} estimated chance of passing"
-    met = value >= target
-    detail = f"Your estimated chance of passing is {chance_text(value)}" + ("." if met else f"; aim for {target:.0%}.")
+def plural(count: int, word: str, words: str | None = None) -> str:
+    return f"{count} {word if count == 1 else (words or word + 's')}"
+
+
+def _exam_rule(results: list[bool], required: int, you: bool = True) -> RuleCheck:
+    label = "Pass your latest mock exams" if you else "Pass the latest mock exams"
+    subject = "You" if you else "This learner"
+    if required <= 0:
+        return RuleCheck("recent_exams", label, True, "No mock exams are required for this track.")
+    exams = "mock exam" if required == 1 else f"{required} mock exams"
+    if len(results) < required:
+        more = plural(required - len(results), "more mock exam")
+        whose = "your" if you else "their"
+        detail = f"Take {more}: {whose} last {exams} must be passed." if you else f"{subject} needs {more}."
+        return RuleCheck("recent_exams", label, False, detail)
+    passed = sum(results)
+    verb = "passed"
+    if passed == required:
+        return RuleCheck("recent_exams", label, True, f"{subject} {verb} {'your' if you else 'their'} last {exams}.")
+    detail = f"{subject} {verb} {passed} of {'your' if you else 'their'} last {exams}; all must be passed."
+    return RuleCheck("recent_exams", label, False, detail)
+
+
+def _floor_rule(domains: list[DomainEstimate], floor: float) -> RuleCheck:
+    label = f"Reach at least {shown_percent(floor)}% in every domain"
+    weak = [d for d in domains if shown_percent(d.mean) < shown_percent(floor)]
+    if not weak:
+        return RuleCheck(
+            "domain_floor", label, True, f"Every domain is estimated at {shown_percent(floor)}% or higher."
+        )
+    listed = ", ".join(f"{d.name} ({shown_percent(d.mean)}%)" for d in weak)
+    return RuleCheck("domain_floor", label, False, f"Practice more in: {listed}.")
+
+
+def _coverage_rule(value: float, minimum: float, you: bool = True) -> RuleCheck:
+    label = f"Answer at least {shown_percent(minimum)}% of the question bank"
+    met = shown_percent(value) >= shown_percent(minimum)
+    subject = "You have" if you else "This learner has"
+    detail = f"{subject} answered {shown_percent(value)}% of the questions" + (
+        "." if met else f"; the aim is {shown_percent(minimum)}%."
+    )
+    return RuleCheck("coverage", label, met, detail)
+
+
+def _probability_rule(value: float, target: float, estimate: Estimate, you: bool = True) -> RuleCheck:
+    label = f"Reach a {shown_percent(target)}% estimated chance of passing"
+    if not estimate.enough:
+        missing = plural(estimate.required - estimate.evidence, "more first-time answer")
+        detail = f"Not enough answers yet: the estimate appears after {missing}."
+        return RuleCheck("probability", label, False, detail)
+    met = chance_text(value) == "over 99%" or shown_percent(value) >= shown_percent(target)
+    whose = "Your" if you else "The"
+    detail = f"{whose} estimated chance of passing is {chance_text(value)}" + (
+        "." if met else f"; the aim is {shown_percent(target)}%."
+    )
     return RuleCheck("probability", label, met, detail)
+
+
+def rule_checks(
+    rules: dict, recent_exams: list[bool], estimate: Estimate, coverage_value: float, *, you: bool = True
+) -> list[RuleCheck]:
+    """The track's four readiness rules, as pages show them (``you``: worded for the learner themself)."""
+    required = int(rules["min_recent_exams"])
+    return [
+        _exam_rule(recent_exams, required, you),
+        _floor_rule(estimate.domains, rules["domain_floor"]),
+        _coverage_rule(coverage_value, rules["min_coverage"], you),
+        _probability_rule(estimate.probability, rules["target_probability"], estimate, you),
+    ]
+
+
+# --- The estimate (pure: one learner's independent answers and the bank's item parameters) ---------------
+
+
+@dataclass(frozen=True)
+class Estimate:
+    probability: float
+    domains: list[DomainEstimate]
+    evidence: int  # independent answers used
+    exam_length: int
+    required: int = MIN_EVIDENCE  # independent answers needed before the chance is shown
+
+    @property
+    def enough(self) -> bool:
+        return self.evidence >= self.required
+
+
+def required_evidence(usable: int) -> int:
+    """MIN_EVIDENCE first-time answers, or 80% of what a small bank's windows can hold."""
+    return max(1, min(MIN_EVIDENCE, math.ceil(0.8 * usable)))
+
+
+def exam_shape(track: dict) -> tuple[int, float]:
+    """(length, cut) of the exam the chance refers to: the track's longest form, the real exam's shape."""
+    exam = track["exam"]
+    length = max([exam["length"], *(f["length"] for f in exam.get("forms", ()))])
+    return length, exam["cut_score"]
+
+
+def domain_windows(blueprint: dict[str, float], sizes: dict[str, int]) -> dict[str, int]:
+    """Answers per domain that feed the estimate: RECENT_ANSWERS, and always below the domain's bank size."""
+    return {d: max(min(RECENT_ANSWERS, sizes.get(d, 0) - 1), 1) for d in blueprint}
+
+
+def estimate(
+    answers: list[evidence.Answer],
+    params: calibration.ItemParameters,
+    exam: irt.ExamModel,
+    track: dict,
+    domain_names: dict[str, str],
+    sizes: dict[str, int],
+) -> Estimate:
+    """Ability posterior from the learner's recent independent answers, and what it implies."""
+    blueprint = track["blueprint"]
+    windows = domain_windows(blueprint, sizes)
+    used = evidence.recent_by_domain(answers, windows)
+    posterior = irt.ability_posterior(
+        [(a.domain, params.difficulty(a.version_id, a.label), a.correct, a.weight) for a in used],
+        list(blueprint),
+        params.population,
+    )
+    length, cut = exam_shape(track)
+    probability = irt.pass_probability(posterior, exam, allocate(length, blueprint), cut)
+    domains = [
+        _domain_estimate(posterior, exam, domain, domain_names.get(domain, domain), weight, used)
+        for domain, weight in blueprint.items()
+    ]
+    return Estimate(probability, domains, len(used), length, required_evidence(sum(windows.values())))
+
+
+def _domain_estimate(posterior, exam: irt.ExamModel, domain: str, name: str, weight: float, used) -> DomainEstimate:
+    import numpy as np
+    from scipy.stats import norm
+
+    theta, sd = posterior.theta(domain), posterior.sd(domain)
+    tail = norm.ppf((1.0 - INTERVAL) / 2)
+    nodes = theta + sd * norm.ppf((np.arange(40) + 0.5) / 40)
+    mine = [a for a in used if a.domain == domain]
+    return DomainEstimate(
+        domain=domain,
+        name=name,
+        weight=weight,
+        answered=len(mine),
+        correct=sum(a.correct for a in mine),
+        mean=float(exam.share(domain, nodes).mean()),
+        low=float(exam.share(domain, np.array([theta + tail * sd]))[0]),
+        high=float(exam.share(domain, np.array([theta - tail * sd]))[0]),
+    )
 
 
 # --- Public API ------------------------------------------------------------------------------------------
 
 
-def _estimate(domain: str, name: str, weight: float, answered: int, correct: int) -> DomainEstimate:
-    a, b = posterior(correct, answered)
-    tail = (1.0 - INTERVAL) / 2
-    return DomainEstimate(
-        domain=domain,
-        name=name,
-        weight=weight,
-        answered=answered,
-        correct=correct,
-        mean=beta_mean(a, b),
-        low=beta_quantile(tail, a, b),
-        high=beta_quantile(1.0 - tail, a, b),
+def release_sizes(release: BankRelease) -> dict[str, int]:
+    """Questions per domain in a release."""
+    rows = db.session.execute(
+        select(QuestionVersion.domain, func.count())
+        .join(ReleaseItem, ReleaseItem.question_version_id == QuestionVersion.id)
+        .where(ReleaseItem.release_id == release.id)
+        .group_by(QuestionVersion.domain)
     )
+    return dict(rows.all())
+
+
+def learner_estimate(user: User, release: BankRelease, track: dict, now: datetime | None = None) -> Estimate:
+    """One learner's estimate on a track from their independent answers in this bank."""
+    params = calibration.parameters(release.bank_id)
+    answers = evidence.answers_for([user.id], release.bank_id, now).get(user.id, [])
+    return estimate(answers, params, params.exam_model(release), track, release.domains, release_sizes(release))
+
+
+def abilities_for_selection(user: User, release: BankRelease):
+    """({domain: ability estimate}, version -> difficulty) for adaptive practice, from the same model."""
+    params = calibration.parameters(release.bank_id)
+    answers = evidence.answers_for([user.id], release.bank_id).get(user.id, [])
+    domains = list(release.domains)
+    posterior = irt.ability_posterior(
+        [(a.domain, params.difficulty(a.version_id, a.label), a.correct, a.weight) for a in answers],
+        domains,
+        params.population,
+    )
+    abilities = {d: posterior.theta(d) for d in domains}
+    return abilities, lambda version: params.difficulty(version.id, version.difficulty)
 
 
 def domain_estimates(
     user: User, release: BankRelease, blueprint: dict[str, float], now: datetime | None = None
 ) -> list[DomainEstimate]:
-    """A posterior estimate for every blueprint domain, in the blueprint's order."""
-    counts = recent_domain_counts(user, release, list(blueprint), now)
-    return [
-        _estimate(domain, release.domains.get(domain, domain), weight, *counts.get(domain, (0, 0)))
-        for domain, weight in blueprint.items()
-    ]
+    """An estimate for every blueprint domain, in the blueprint's order."""
+    track = {"blueprint": blueprint, "exam": {"length": 40, "cut_score": 0.7}}
+    return learner_estimate(user, release, track, now).domains
 
 
-def evaluate(user: User, release: BankRelease, track: dict, now: datetime | None = None) -> Readiness:
-    """Readiness of one learner for one track, using data up to ``now`` (all data when None)."""
+def evaluate(
+    user: User, release: BankRelease, track: dict, now: datetime | None = None, *, you: bool = True
+) -> Readiness:
+    """Readiness of one learner for one track, using data up to ``now`` (all data when None).
+
+    ``you``: word the rules for the learner (False for an organization's view of a learner).
+    """
     rules = {**DEFAULT_RULES, **track.get("readiness", {})}
-    exam = track["exam"]
-    blueprint = track["blueprint"]
-    domains = domain_estimates(user, release, blueprint, now)
-    posteriors = {d.domain: posterior(d.correct, d.answered) for d in domains}
-    probability = pass_probability(posteriors, allocate(exam["length"], blueprint), exam["cut_score"])
+    result = learner_estimate(user, release, track, now)
     covered = coverage(user, release, now)
     required = int(rules["min_recent_exams"])
-    checks = [
-        _exam_rule(recent_exam_results(user, release, track["id"], required, now), required),
-        _floor_rule(domains, rules["domain_floor"]),
-        _coverage_rule(covered, rules["min_coverage"]),
-        _probability_rule(probability, rules["target_probability"]),
-    ]
-    return Readiness(track["id"], track["title"], exam["cut_score"], probability, covered, domains, checks)
+    checks = rule_checks(
+        rules, recent_exam_results(user, release, track["id"], required, now), result, covered, you=you
+    )
+    return Readiness(
+        track["id"],
+        track["title"],
+        track["exam"]["cut_score"],
+        result.probability,
+        covered,
+        result.domains,
+        checks,
+        evidence=result.evidence,
+        exam_length=result.exam_length,
+        required=result.required,
+    )
 
 
 def record_snapshot(
@@ -361,6 +480,7 @@ def record_snapshot(
         taken_at=now or utcnow(),
         probability=result.probability,
         domains={d.domain: d.mean for d in result.domains},
+        evidence=result.evidence,
     )
     db.session.add(snapshot)
     db.session.flush()
