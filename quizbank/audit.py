@@ -336,6 +336,32 @@ def _avoid_feature(feature: Callable[[str], float]) -> Callable[[AuditItem, list
     return strategy
 
 
+def _not_top(model) -> Callable:
+    """Rule out the option a learned model rates MOST key-like, then pick at random among the rest.
+
+    When a bank has been tuned until the model's favourite is almost never the key, this is the cue left.
+    """
+
+    def strategy(item: AuditItem, others: list[AuditItem]) -> float:
+        favourite = model.strategy(item, others)  # P(the model's top pick is the key), ties included
+        return (1 - favourite) / (len(item.options) - 1)
+
+    return strategy
+
+
+def _reversed(strategy: Callable[[AuditItem, list[AuditItem]], float]) -> Callable:
+    """The same learned model read the other way: pick the option it rates LEAST key-like.
+
+    A bank tuned until a model scores below chance has turned the cue around; a test-wise learner can
+    follow it just as well, so the gate checks both directions.
+    """
+
+    def flipped(item: AuditItem, others: list[AuditItem]) -> float:
+        return strategy(item, others, reverse=True)
+
+    return flipped
+
+
 class _OpeningWordModel:
     """Leave-one-out key rate of each opening word: what a learner who has seen the rest of the bank knows."""
 
@@ -351,7 +377,7 @@ class _OpeningWordModel:
             self.total[word] += sign
             self.keys[word] += sign * (i == item.key)
 
-    def strategy(self, item: AuditItem, _others: list[AuditItem]) -> float:
+    def strategy(self, item: AuditItem, _others: list[AuditItem], reverse: bool = False) -> float:
         self._add(item, -1)
         prior = 1 / len(item.options)
         strength = 4.0  # pseudo-options at the chance rate, so a word seen once says little
@@ -359,7 +385,7 @@ class _OpeningWordModel:
             (self.keys[w] + strength * prior) / (self.total[w] + strength) for w in map(opening_word, item.options)
         ]
         self._add(item, 1)
-        return pick_probability(rates, item.key)
+        return pick_probability([-r for r in rates] if reverse else rates, item.key)
 
 
 class _WordCueModel:
@@ -377,7 +403,7 @@ class _WordCueModel:
             for word in set(words(text)) - STOPWORDS:
                 target[word] += sign
 
-    def strategy(self, item: AuditItem, _others: list[AuditItem]) -> float:
+    def strategy(self, item: AuditItem, _others: list[AuditItem], reverse: bool = False) -> float:
         import math
 
         self._add(item, -1)
@@ -392,7 +418,7 @@ class _WordCueModel:
                     score += math.log((k + 1) / key_total) - math.log((o + 1) / other_total)
             scores.append(round(score, 9))
         self._add(item, 1)
-        return pick_probability(scores, item.key)
+        return pick_probability([-s for s in scores] if reverse else scores, item.key)
 
 
 def _position_strategy(items: list[AuditItem]) -> tuple[float, dict]:
@@ -422,6 +448,24 @@ STRATEGIES: dict[str, tuple[str, Callable[[list[AuditItem]], Callable[[AuditItem
     "word-cues": (
         "naive Bayes on the words of keys vs distractors elsewhere in the bank",
         lambda items: _WordCueModel(items).strategy,
+    ),
+    "shortest": ("pick the shortest option", lambda _: _by_feature(lambda t: -len(t))),
+    "fewest-clauses": ("pick the option with the fewest clauses", lambda _: _by_feature(lambda t: -clause_count(t))),
+    "opening-word-reversed": (
+        "pick the option whose first word LEAST often opens a key elsewhere",
+        lambda items: _reversed(_OpeningWordModel(items).strategy),
+    ),
+    "word-cues-reversed": (
+        "naive Bayes read backwards: the option whose words look least like a key's",
+        lambda items: _reversed(_WordCueModel(items).strategy),
+    ),
+    "opening-word-not-top": (
+        "rule out the option whose first word most often opens a key, pick at random among the rest",
+        lambda items: _not_top(_OpeningWordModel(items)),
+    ),
+    "word-cues-not-top": (
+        "rule out the option naive Bayes rates most key-like, pick at random among the rest",
+        lambda items: _not_top(_WordCueModel(items)),
     ),
 }
 
@@ -718,7 +762,7 @@ def format_report(report: AuditReport, *, verbose: bool = False) -> str:
     out.append("Test-wise strategies (expected score without reading the question):")
     for s in report.strategies:
         mark = "ok  " if s.passed else "FAIL"
-        out.append(f"  {mark} {s.name:<17} {s.expected_score:6.1%}  ({s.margin:+.1%} vs chance)  {s.description}")
+        out.append(f"  {mark} {s.name:<22} {s.expected_score:6.1%}  ({s.margin:+.1%} vs chance)  {s.description}")
     r = report.key_length_ratio
     out += [
         "",

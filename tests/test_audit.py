@@ -12,6 +12,8 @@ import pytest
 from quizbank.audit import (
     AuditGate,
     AuditItem,
+    _not_top,
+    _reversed,
     audit_items,
     clause_count,
     content_counts,
@@ -282,3 +284,19 @@ def test_cli_audit_json_is_machine_readable(cue_bank):
 def test_cli_audit_rejects_an_unknown_domain(cue_bank):
     result = run_audit(cue_bank, "--domain", "nope")
     assert result.returncode == 2 and "unknown domain 'nope'" in result.stderr
+
+
+def test_learned_models_are_also_read_backwards_and_by_elimination():
+    """A bank tuned until a model's favourite is never the key has turned the cue around: the reversed
+    reading and "rule out the favourite" must then score above chance."""
+
+    class NeverTheKey:
+        def strategy(self, item, others, reverse=False):
+            return 1 / 3 if reverse else 0.0  # favourite never the key; least-liked is the key 1 time in 3
+
+    four = item(1, ["a", "b", "c", "d"], 0)
+    assert _not_top(NeverTheKey())(four, [four]) == approx(1 / 3)
+    assert _reversed(NeverTheKey().strategy)(four, [four]) == approx(1 / 3)
+    names = {s.name for s in audit_items([four]).strategies}
+    assert {"word-cues-reversed", "word-cues-not-top", "opening-word-reversed", "opening-word-not-top"} <= names
+    assert {"shortest", "fewest-clauses"} <= names

@@ -14,7 +14,7 @@ import quizbank
 from app.extensions import db
 from app.models import Attempt, BankRelease, ReadinessSnapshot, Response, User
 from app.models.base import utcnow
-from app.services import accounts, banks, exams
+from app.services import accounts, banks, exams, progress
 from tests.conftest import csrf_token, get_token, login
 
 TRAINEE = "exam-taker@example.org"
@@ -381,3 +381,31 @@ def test_exam_page_offers_every_form_and_starts_the_chosen_one(app, client, make
     with app.app_context():
         attempt = db.session.scalar(select(Attempt).where(Attempt.mode == "exam"))
         assert attempt.exam_form == "full" and len(attempt.responses) == 5
+
+
+def test_no_correctness_of_an_open_exam_leaks_into_export_dashboard_or_activity(app, taker):
+    """Pick the right option in an open exam: nothing may reveal it was right until the exam is submitted."""
+    aid = start_http(taker)
+    first = exam_responses(app, aid)[0]
+    with app.app_context():
+        key = db.session.get(Response, first.id).question_version.correct_index
+    save(taker, aid, 1, first.option_order.index(key))
+    exported = taker.get("/account/export").get_json()
+    answers = [
+        r for a in exported["attempts"] if a["mode"] == "exam" for r in a["responses"] if r["chosen_option"] is not None
+    ]
+    assert len(answers) == 1 and answers[0]["correct"] is None
+    with app.app_context():
+        user = accounts.find_user(TRAINEE)
+        assert sum(d.correct for d in progress.domain_progress(user, db.session.get(Attempt, aid).release)) == 0
+        assert progress.learner_activity([user.id]).get(user.id, (0, 0, None))[1] == 0
+    token = get_token(taker, f"/exams/{aid}/submit")
+    taker.post(f"/exams/{aid}/submit", data={"csrf_token": token})
+    exported = taker.get("/account/export").get_json()
+    answers = [
+        r for a in exported["attempts"] if a["mode"] == "exam" for r in a["responses"] if r["chosen_option"] is not None
+    ]
+    assert answers[0]["correct"] is True
+    with app.app_context():
+        user = accounts.find_user(TRAINEE)
+        assert progress.learner_activity([user.id])[user.id][1] == 1

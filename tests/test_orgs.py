@@ -16,7 +16,7 @@ from app import create_app
 from app.extensions import db, limiter
 from app.models import Attempt, BankRelease, Cohort, CohortMember, Invitation, Membership, Organization, Response, User
 from app.models.base import utcnow
-from app.services import ServiceError, accounts, banks, cohort_report, orgs, practice, readiness
+from app.services import ServiceError, accounts, banks, cohort_report, exams, orgs, practice, readiness
 from app.services.demo import DEMO_JOIN_CODE
 from tests.conftest import PASSWORD, TEST_CONFIG, get_token, login, post_form
 
@@ -1060,3 +1060,14 @@ def test_demo_seed_makes_a_cohort_and_a_working_join_code(app, mini_release, mak
     client = client_for(app, "new@example.org")
     assert post_form(client, "/join", {"join_code": DEMO_JOIN_CODE.lower()}).status_code == 302
     assert role_of(app, "new@example.org", "riverside") == "learner"
+
+
+def test_report_submits_overdue_exams_first_like_the_learners_own_page(acme):
+    organization, _, release, track = acme
+    sam = member(organization, "sam@acme.org")
+    overdue = exams.start_exam(sam, release, track, now=utcnow() - timedelta(hours=2))
+    assert overdue.submitted_at is None
+    report = cohort_report.build_report(organization, release, track)
+    assert overdue.submitted_at == overdue.deadline_at
+    assert row_for(report, sam).rules["recent_exams"] is False  # counted, and failed (no answers)
+    assert cohort_report.build_report(organization, release, track, now=utcnow() - timedelta(days=1)).rows

@@ -16,7 +16,7 @@ from werkzeug.exceptions import HTTPException
 from app.api_spec import ERROR_CODES, build_spec
 from app.extensions import csrf, db, limiter
 from app.models import BankRelease, Membership, Organization
-from app.services import ServiceError, api_tokens, progress, readiness
+from app.services import ServiceError, api_tokens, exams, progress, readiness
 from app.services.api_tokens import DEFAULT_PER_PAGE, MAX_ID, MAX_PAGE, MAX_PER_PAGE
 from app.services.banks import get_track, latest_release
 
@@ -316,4 +316,6 @@ def learner_readiness(user_id: int):
         raise ApiError(
             400, "Some query parameters are not valid.", {"track": f"Unknown track; choose one of: {known}."}
         )
+    if exams.expire_due(user=membership.user):  # as the learner's own pages and the org reports do
+        db.session.commit()
     return jsonify(_readiness(user_id, readiness.evaluate(membership.user, release, track, you=False)))

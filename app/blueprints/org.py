@@ -25,7 +25,7 @@ from app.extensions import db, limiter
 from app.forms import PostForm
 from app.models import Cohort, Organization
 from app.models.user import ROLE_LABELS, ROLES
-from app.services import ServiceError, cohort_report, orgs, readiness
+from app.services import ServiceError, cohort_report, exams, orgs, readiness
 from app.services.banks import get_track, latest_release
 
 bp = Blueprint("org", __name__)
@@ -201,7 +201,9 @@ def _report(organization: Organization, cohort: Cohort | None):
     if track is None:
         return release, None
     sort = request.args.get("sort", "name")
-    return release, cohort_report.build_report(organization, release, track, cohort=cohort, sort=sort)
+    report = cohort_report.build_report(organization, release, track, cohort=cohort, sort=sort)
+    db.session.commit()  # the report submits overdue exams first, as the learner's own pages do
+    return release, report
 
 
 @dataclass(frozen=True)
@@ -265,6 +267,8 @@ def learner(org_id: int, user_id: int):
     organization = _organization_or_404(org_id)
     membership = _membership_or_404(organization, user_id)
     release, track = _release_and_track()
+    if exams.expire_due(user=membership.user):  # overdue exams count here as on the learner's own page
+        db.session.commit()
     status = readiness.evaluate(membership.user, release, track, you=False) if track else None
     history = readiness.history(membership.user, track["id"]) if track else []
     target = track["readiness"].get("target_probability") if track else None

@@ -139,11 +139,14 @@ def _attempt(attempt: Attempt) -> dict:
         "submitted_at": _iso(attempt.submitted_at),
         "score": attempt.score,
         "passed": attempt.passed,
-        "responses": [_response(r) for r in attempt.responses],
+        "responses": [
+            _response(r, sealed=attempt.mode == "exam" and attempt.submitted_at is None) for r in attempt.responses
+        ],
     }
 
 
-def _response(response: Response) -> dict:
+def _response(response: Response, *, sealed: bool = False) -> dict:
+    """One answer; ``sealed``: an exam still running, whose correctness is withheld until it is submitted."""
     version = response.question_version
     chosen = response.chosen_option
     return {
@@ -154,7 +157,7 @@ def _response(response: Response) -> dict:
         "shown_option_order": response.option_order,
         "chosen_option": chosen,
         "chosen_text": version.options[chosen]["text"] if chosen is not None else None,
-        "correct": response.correct,
+        "correct": None if sealed else response.correct,
         "answered_at": _iso(response.answered_at),
     }
 

@@ -5,7 +5,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from sqlalchemy import Integer, cast, distinct, func, select
+from sqlalchemy import Integer, cast, distinct, func, or_, select
 
 from app.extensions import db
 from app.models import Attempt, BankRelease, QuestionVersion, Response, User
@@ -30,8 +30,17 @@ class DomainProgress:
         return min(self.seen / self.total, 1.0) if self.total else 0.0
 
 
+def _settled():
+    """Answers whose correctness may be shown: everything but an exam that is not yet submitted."""
+    return or_(Attempt.mode != "exam", Attempt.submitted_at.is_not(None))
+
+
 def domain_progress(user: User, release: BankRelease) -> list[DomainProgress]:
-    """Answers, correct answers and distinct questions seen per domain, in the release's domain order."""
+    """Answers, correct answers and distinct questions seen per domain, in the release's domain order.
+
+    Answers in an exam that is still open are left out until it is submitted: their correctness must not
+    be derivable from any page while the exam runs.
+    """
     rows = db.session.execute(
         select(
             QuestionVersion.domain,
@@ -42,7 +51,7 @@ def domain_progress(user: User, release: BankRelease) -> list[DomainProgress]:
         .select_from(Response)
         .join(Attempt, Attempt.id == Response.attempt_id)
         .join(QuestionVersion, QuestionVersion.id == Response.question_version_id)
-        .where(Attempt.user_id == user.id, Response.chosen_option.is_not(None))
+        .where(Attempt.user_id == user.id, Response.chosen_option.is_not(None), _settled())
         .group_by(QuestionVersion.domain)
     )
     stats = {domain: (answered, int(correct), seen) for domain, answered, correct, seen in rows}
@@ -72,7 +81,7 @@ def learner_activity(user_ids: list[int]) -> dict[int, tuple[int, int, datetime 
             func.max(Response.answered_at),
         )
         .join(Response, Response.attempt_id == Attempt.id)
-        .where(Attempt.user_id.in_(user_ids), Response.chosen_option.is_not(None))
+        .where(Attempt.user_id.in_(user_ids), Response.chosen_option.is_not(None), _settled())
         .group_by(Attempt.user_id)
     )
     return {user_id: (answered, int(correct), last) for user_id, answered, correct, last in rows}
