@@ -1,10 +1,13 @@
-"""Item analysis for trainers: per-version statistics, distractors, form reliability, CSV export.
+"""Item analysis for trainers: per-form item statistics, distractors, form reliability, CSV export.
 
 Only trainers of the organization that owns a bank (and site admins) see its statistics; for anyone
-else the bank and its versions do not exist (404).
+else the bank and its versions do not exist (404). Every figure comes from ``services.item_analysis``;
+the routes read the filters, make one service call and render.
 """
 
 from __future__ import annotations
+
+from dataclasses import replace
 
 from flask import Blueprint, Response, abort, render_template, request
 from flask_login import current_user
@@ -21,11 +24,18 @@ from app.services.item_analysis import StatsFilter
 bp = Blueprint("stats", __name__, url_prefix="/author/stats")
 
 MODE_CHOICES = [
-    SelectChoice("exam", "Mock exams"),
-    SelectChoice("practice", "Practice"),
-    SelectChoice("review", "Spaced review"),
-    SelectChoice("all", "All modes"),
+    SelectChoice("forms", "Forms: mock exams and question sets"),
+    SelectChoice("exam", "Exam mode only"),
+    SelectChoice("practice", "Practice sessions"),
+    SelectChoice("review", "Spaced review sessions"),
+    SelectChoice("all", "Every attempt"),
 ]
+ATTEMPT_CHOICES = [
+    SelectChoice("first", "First attempt of each learner"),
+    SelectChoice("last", "Last attempt of each learner"),
+    SelectChoice("all", "Every attempt"),
+]
+FILTER_KEYS = ("mode", "attempts", "since", "until")
 
 
 class StatsFilterForm(FlaskForm):
@@ -35,10 +45,16 @@ class StatsFilterForm(FlaskForm):
         csrf = False
 
     mode = SelectField(
-        "Attempts",
+        "Attempts from",
         choices=MODE_CHOICES,
-        default="exam",
-        description="Discrimination is most meaningful on mock exams, the default.",
+        default="forms",
+        description="Each form (a question set, or a track's mock exam of one length) is analysed on its own.",
+    )
+    attempts = SelectField(
+        "Per learner and form",
+        choices=ATTEMPT_CHOICES,
+        default="first",
+        description="First attempts are free of practice effects from retaking the same form.",
     )
     since = DateField("Submitted from", validators=[Optional()])
     until = DateField("Submitted until", validators=[Optional()])
@@ -54,12 +70,12 @@ def _filters() -> tuple[StatsFilterForm, StatsFilter]:
     if not form.validate():
         return form, StatsFilter()
     mode = None if form.mode.data == "all" else form.mode.data
-    return form, StatsFilter(mode=mode, since=form.since.data, until=form.until.data)
+    return form, StatsFilter(mode=mode, since=form.since.data, until=form.until.data, attempts=form.attempts.data)
 
 
 def _filter_args() -> dict[str, str]:
     """The current filter query parameters, to carry over into links."""
-    return {key: request.args[key] for key in ("mode", "since", "until") if request.args.get(key)}
+    return {key: request.args[key] for key in FILTER_KEYS if request.args.get(key)}
 
 
 def _bank_or_404(slug: str) -> Bank:
@@ -86,20 +102,23 @@ def can_view_item_stats(bank: Bank) -> bool:
 def bank(slug: str):
     bank = _bank_or_404(slug)
     form, filters = _filters()
-    release = bank.releases[-1] if bank.releases else None
-    items = item_analysis.release_item_stats(release, filters) if release else []
+    overview = item_analysis.bank_overview(bank, replace(filters, form=request.args.get("form") or None))
+    items = overview.selected.items + overview.unseen if overview.selected else []
     sort = request.args.get("sort") if request.args.get("sort") in item_analysis.SORT_KEYS else None
     descending = request.args.get("order") == "desc"
     return render_template(
         "stats/bank.html",
         bank=bank,
-        release=release,
+        release=bank.releases[-1] if bank.releases else None,
+        overview=overview,
         items=item_analysis.sort_items(items, sort, descending),
-        empirical_min=item_analysis.EMPIRICAL_MIN_RESPONSES,
         form=form,
+        filters=filters,
         filter_args=_filter_args(),
         sort=sort,
         descending=descending,
+        rules=item_analysis.RULES,
+        csv_columns=item_analysis.CSV_COLUMNS,
     )
 
 
@@ -108,11 +127,11 @@ def bank(slug: str):
 def bank_csv(slug: str):
     bank = _bank_or_404(slug)
     _, filters = _filters()
-    mode = filters.mode or "all"
+    name = f"{bank.slug}-item-stats-{filters.mode or 'all'}-{filters.attempts}.csv"
     return Response(
         item_analysis.bank_csv(bank, filters),
         mimetype="text/csv",
-        headers={"Content-Disposition": f'attachment; filename="{bank.slug}-item-stats-{mode}.csv"'},
+        headers={"Content-Disposition": f'attachment; filename="{name}"'},
     )
 
 
@@ -126,7 +145,9 @@ def forms(slug: str):
         bank=bank,
         forms=item_analysis.form_stats(bank, filters),
         form=form,
+        filters=filters,
         filter_args=_filter_args(),
+        rules=item_analysis.RULES,
     )
 
 
@@ -143,8 +164,9 @@ def version(version_id: int):
         version=version,
         question=version.question,
         domains=release.domains if release else {},
-        item=item_analysis.version_item_stats(version, filters),
-        empirical_min=item_analysis.EMPIRICAL_MIN_RESPONSES,
+        reports=item_analysis.version_item_stats(version, filters),
         form=form,
+        filters=filters,
         filter_args=_filter_args(),
+        rules=item_analysis.RULES,
     )
