@@ -113,9 +113,7 @@ def true_pass_chance(rng, theta: dict[str, float], offset: float) -> tuple[float
     """Chance of passing a fresh real exam, and one sampled outcome."""
     allocation = allocate(REAL_LENGTH, BLUEPRINT)
     needed = math.ceil(CUT * REAL_LENGTH - 1e-9)
-    probs = np.concatenate(
-        [expit(theta[d] - rng.normal(offset, 1.0, n)) for d, n in allocation.items()]
-    )
+    probs = np.concatenate([expit(theta[d] - rng.normal(offset, 1.0, n)) for d, n in allocation.items()])
     draws = rng.random((2000, len(probs))) < probs
     chance = float((draws.sum(axis=1) >= needed).mean())
     outcome = bool((rng.random(len(probs)) < probs).sum() >= needed)
@@ -174,9 +172,7 @@ def run(scenario: Scenario, learners: int, seed: int = 7) -> dict:
         chance, outcome = true_pass_chance(rng, theta, scenario.offset)
         people.append((answers, chance, outcome))
     labels = {(d, i): bank.labels[d][i] for d in BLUEPRINT for i in range(BANK_SIZES[d])}
-    first = [
-        (n, (d, i), d, c) for n, (answers, _, _) in enumerate(people) for d, i, c, _m, f in answers if f
-    ]
+    first = [(n, (d, i), d, c) for n, (answers, _, _) in enumerate(people) for d, i, c, _m, f in answers if f]
     start = time.perf_counter()
     calibration = irt.calibrate(first, labels)
     calibrate_s = time.perf_counter() - start
