@@ -11,6 +11,7 @@ import yaml
 
 from quizbank.errors import BankError, Problem
 from quizbank.model import DIFFICULTIES, Bank, ExamForm, Option, Question, Scenario, Track
+from quizbank.requirements import load_requirements
 from quizbank.semver import parse_version
 from quizbank.yamlsrc import LineDict, LineList, load_yaml
 
@@ -22,7 +23,7 @@ SCENARIO_KEYS = {"id", "domain", "tags", "competencies", "content_note", "scenar
 MAX_CONTENT_NOTE = 120
 QUESTION_KEYS = {"id", "stem", "difficulty", "tags", "options"}
 OPTION_KEYS = {"text", "correct", "rationale"}
-TRACK_KEYS = {"id", "title", "exam", "blueprint", "readiness", "notes"}
+TRACK_KEYS = {"id", "title", "exam", "blueprint", "readiness", "notes", "requirements"}
 EXAM_KEYS = {"length", "time_limit_minutes", "cut_score", "forms"}
 FORM_KEYS = {"id", "title", "length", "time_limit_minutes"}
 DEFAULT_FORM = "short"
@@ -302,6 +303,7 @@ def _load_track(f: _File, manifest: dict) -> Track | None:
         },
         forms=_load_forms(f, exam),
         notes=notes,
+        requirements=load_requirements(f, f.mapping(data, "requirements")),
     )
 
 

@@ -72,6 +72,7 @@ class Track:
     readiness: dict[str, float] = field(default_factory=dict)
     forms: tuple[ExamForm, ...] = ()  # further forms beside the default one (exam.length, exam.time_limit_minutes)
     notes: str = ""  # where the blueprint and cut come from, shown with the exam
+    requirements: dict = field(default_factory=dict)  # the credential beyond the exam (quizbank.requirements)
 
     def as_dict(self) -> dict:
         exam: dict = {
@@ -85,6 +86,8 @@ class Track:
         data["readiness"] = dict(self.readiness)
         if self.notes:
             data["notes"] = self.notes
+        if self.requirements:
+            data["requirements"] = self.requirements
         return data
 
     @classmethod
@@ -101,6 +104,7 @@ class Track:
             readiness=data.get("readiness", {}),
             forms=tuple(ExamForm(**f) for f in exam.get("forms", ())),
             notes=data.get("notes", ""),
+            requirements=data.get("requirements", {}),
         )
 
 

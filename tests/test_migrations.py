@@ -58,3 +58,36 @@ def test_downgrade_removes_every_table(migrated_app):
     downgrade(revision="base")
     tables = set(inspect(db.engine).get_table_names()) - {"alembic_version"}
     assert tables == set()
+
+
+def test_upgrade_keeps_existing_data_from_the_last_landed_release(tmp_path):
+    """A database at the schema that landed before bank 2 / readiness 2 / the pathway, holding a learner with an
+    attempt and a readiness snapshot, upgrades to head with its data intact and the new tables usable."""
+    with scratch_database(tmp_path) as url:
+        app = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": url})
+        with app.app_context():
+            upgrade(revision="e9ea236ab5bb")
+            with db.engine.begin() as conn:
+                conn.execute(
+                    text(
+                        'INSERT INTO "user" (id, email, display_name, password_hash, is_admin, is_active_account, '
+                        "created_at, session_token) VALUES (1, 'old@example.org', 'Old Learner', 'x', false, true, "
+                        "'2026-11-01 09:00:00', 'token')"
+                    )
+                )
+                conn.execute(
+                    text(
+                        "INSERT INTO readiness_snapshot (id, user_id, track, taken_at, probability, domains) "
+                        "VALUES (1, 1, 'cprs', '2026-11-02 09:00:00', 0.42, '{}')"
+                    )
+                )
+            upgrade()
+            with db.engine.connect() as conn:
+                assert conn.execute(text('SELECT email FROM "user"')).scalar_one() == "old@example.org"
+                row = conn.execute(text("SELECT probability, evidence FROM readiness_snapshot")).one()
+                assert row.probability == 0.42 and row.evidence is None  # recorded before readiness 2
+                assert conn.execute(text("SELECT count(*) FROM learner_record")).scalar_one() == 0
+                assert conn.execute(text("SELECT count(*) FROM bank_calibration")).scalar_one() == 0
+                assert conn.execute(text("SELECT exam_form FROM attempt")).all() == []
+            db.session.remove()
+            db.engine.dispose()
