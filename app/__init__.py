@@ -69,8 +69,10 @@ def _register_blueprints(app: Flask) -> None:
         certificates,
         exams,
         org,
+        pathway,
         practice,
         progress,
+        records,
         sets,
         stats,
         transfer,
@@ -91,6 +93,8 @@ def _register_blueprints(app: Flask) -> None:
         transfer,
         stats,
         sets,
+        pathway,
+        records,
     ):
         app.register_blueprint(module.bp)
 
@@ -140,3 +144,16 @@ def _register_input_guard(app: Flask) -> None:
             values += request.form.values()
         if any("\x00" in value for value in values):
             abort(400, "The request contains a NUL character.")
+
+
+_wsgi_app: Flask | None = None
+
+
+def __getattr__(name: str) -> Flask:
+    """``gunicorn app:app`` finds this package (it shadows app.py), so serve its WSGI app from here too."""
+    global _wsgi_app
+    if name != "app":
+        raise AttributeError(f"module 'app' has no attribute {name!r}")
+    if _wsgi_app is None:
+        _wsgi_app = create_app()
+    return _wsgi_app

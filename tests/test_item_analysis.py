@@ -1221,3 +1221,12 @@ def test_author_bank_page_links_to_statistics_for_its_trainers(app, make_user, m
     client = trainer_client(app, make_user)
     html = client.get("/author/banks/mini").get_data(as_text=True)
     assert 'href="/author/stats/banks/mini"' in html
+
+
+@pytest.mark.parametrize(
+    ("n", "correct", "observed"),
+    [(29, 29, None), (30, 24, "easy"), (30, 23, "medium"), (40, 20, "medium"), (40, 19, "hard")],
+)
+def test_observed_difficulty_sits_beside_the_label_once_there_are_enough_responses(n, correct, observed):
+    item = make_item(n, correct, 0.3, [(True, correct / n, 0.3), (False, 1 - correct / n, -0.3)])
+    assert item.observed_difficulty == observed
