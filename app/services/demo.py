@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from app.extensions import db
 from app.models import Cohort, Organization, User
-from app.services import ServiceError, accounts, exams, orgs, practice
+from app.services import ServiceError, accounts, calibration, exams, orgs, practice
 from app.services.banks import get_track, latest_release
 
 DEMO_PASSWORD = "practice-peer-2026"  # noqa: S105 - public demo accounts, printed by make run
@@ -40,15 +40,19 @@ def seed_demo() -> list[tuple[str, str]]:
     organization = accounts.get_or_create_organization(*DEMO_ORG)
     if release.bank.organization_id is None:
         release.bank.organization_id = organization.id  # the demo trainer can edit the bundled bank
+    created = False
     for _, email, name, role, is_admin in DEMO_USERS:
         if accounts.find_user(email) is not None:
             continue
+        created = True
         user = accounts.register_user(email, name, DEMO_PASSWORD, is_admin=is_admin)
         if role:
             accounts.add_membership(user, organization, role)
         if email in DEMO_HISTORY:
             _practice_history(user, release, *DEMO_HISTORY[email])
     _demo_cohort_and_code(organization)
+    if created:
+        calibration.calibrate_bank(release.bank)  # the demo history informs the item difficulties
     return [(label, email) for label, email, *_ in DEMO_USERS] + [("Join code", DEMO_JOIN_CODE)]
 
 
