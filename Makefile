@@ -28,9 +28,11 @@ run: db
 	@echo "Serving on http://$(HOST):$(PORT)/  (Ctrl-C to stop)"
 	$(FLASK) run --host $(HOST) --port $(PORT)
 
-# The browser tests drive Debian's chromium (Playwright's own browser downloads do not work here).
+# The browser tests drive Debian's chromium (Playwright's own browser downloads do not work here);
+# the application packet's PDF text is read back with poppler's pdftotext.
 test: install
 	@command -v chromium >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null)
+	@command -v pdftotext >/dev/null || (apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq poppler-utils >/dev/null)
 	$(BIN)/pytest
 
 test-pg: install
