@@ -145,6 +145,73 @@ def _schemas() -> dict:
                 "domains": {"type": "array", "items": _ref("schemas", "DomainEstimate")},
             }
         ),
+        **_pathway_schemas(),
+    }
+
+
+def _pathway_schemas() -> dict:
+    hours = {"type": "number", "minimum": 0}
+    return {
+        "RequirementLine": _object(
+            {
+                "key": {
+                    "type": "string",
+                    "description": 'education, "education:<domain>", experience, supervision, recertification or '
+                    '"recertification:<domain>".',
+                },
+                "label": _STRING,
+                "required": {**hours, "description": "Hours the credential asks for."},
+                "verified": {**hours, "description": "Hours of verified records (only these count)."},
+                "pending": {**hours, "description": "Hours of records waiting for a supervisor."},
+                "missing": {**hours, "description": "required - verified, never below 0."},
+                "met": {"type": "boolean"},
+            },
+            "One hours requirement: a total or one domain's minimum.",
+        ),
+        "AttestationStatus": _object(
+            {
+                "key": _STRING,
+                "label": _STRING,
+                "status": {"type": "string", "enum": ["verified", "pending", "returned", "missing"]},
+                "document": {"type": "boolean", "description": "An evidence file is required."},
+                "private": {
+                    "type": "boolean",
+                    "description": "Its statement stays with the learner unless they share it (never in the API).",
+                },
+                "met": {"type": "boolean"},
+            }
+        ),
+        "RecertificationCycle": _object(
+            {
+                "number": {"type": "integer", "minimum": 1},
+                "start": {"type": "string", "format": "date"},
+                "due": {"type": "string", "format": "date", "description": "The first day of the next cycle."},
+                "days_left": {"type": "integer", "description": "Days until the due date (negative once past)."},
+                "reminder_days": {
+                    "type": ["integer", "null"],
+                    "enum": [90, 30, None],
+                    "description": "90 or 30 once the due date is that close, else null.",
+                },
+                "met": {"type": "boolean"},
+                "requirements": {"type": "array", "items": _ref("schemas", "RequirementLine")},
+            },
+            "The current recertification cycle, once the learner recorded their certification.",
+        ),
+        "Pathway": _object(
+            {
+                "learner_id": _INTEGER,
+                "track": _object({"id": _STRING, "title": _STRING}),
+                "label": {"type": "string", "description": "The track's note on its requirements."},
+                "requirements": {"type": "array", "items": _ref("schemas", "RequirementLine")},
+                "attestations": {"type": "array", "items": _ref("schemas", "AttestationStatus")},
+                "requirements_met": {"type": "boolean", "description": "Every hours line and attestation is verified."},
+                "exam_ready": {"type": "boolean", "description": "Every exam readiness rule is met (see /readiness)."},
+                "ready_to_apply": {"type": "boolean", "description": "requirements_met and exam_ready."},
+                "left": {"type": "array", "items": _STRING, "description": "What is left, in plain words."},
+                "cycle": {"oneOf": [_ref("schemas", "RecertificationCycle"), {"type": "null"}]},
+            },
+            "Progress toward the credential beyond the exam. Statements and evidence files are never included.",
+        ),
     }
 
 
@@ -235,6 +302,13 @@ def _paths() -> dict:
             "getLearnerReadiness",
             "One member's certification readiness.",
             "Readiness",
+            ["UserId", "Track"],
+            ["BadRequest", *learner],
+        ),
+        "/learners/{user_id}/pathway": _operation(
+            "getLearnerPathway",
+            "One member's certification pathway: every requirement, attestations, recertification cycle.",
+            "Pathway",
             ["UserId", "Track"],
             ["BadRequest", *learner],
         ),

@@ -48,4 +48,6 @@ def build_config(instance_path: str) -> dict:
         "LOGIN_RATE_LIMIT": os.environ.get("LOGIN_RATE_LIMIT", "10 per minute"),
         "PASSWORD_HASH_METHOD": "scrypt",
         "DEFAULT_BANK": "peer-specialist",
+        # Evidence uploads (certification records) live outside the web root and are served by a checked route.
+        "EVIDENCE_DIR": os.environ.get("EVIDENCE_DIR", str(Path(instance_path) / "evidence")),
     }

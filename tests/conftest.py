@@ -39,7 +39,10 @@ def database_url(tmp_path_factory) -> str:
 
 @pytest.fixture(scope="session")
 def app(tmp_path_factory):
-    app = create_app({**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": database_url(tmp_path_factory)})
+    evidence = str(tmp_path_factory.mktemp("evidence"))
+    app = create_app(
+        {**TEST_CONFIG, "SQLALCHEMY_DATABASE_URI": database_url(tmp_path_factory), "EVIDENCE_DIR": evidence}
+    )
     with app.app_context():
         db.drop_all()
         db.create_all()

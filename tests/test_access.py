@@ -8,6 +8,8 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
+from datetime import date
+from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pytest
@@ -21,6 +23,7 @@ from app.models import (
     Certificate,
     Cohort,
     CohortMember,
+    LearnerRecord,
     Organization,
     Question,
     QuestionSet,
@@ -28,7 +31,7 @@ from app.models import (
     QuestionVersion,
     Response,
 )
-from app.services import accounts, certificates, orgs
+from app.services import accounts, certificates, orgs, records
 from tests.conftest import get_token, login, post_form
 
 OWN_ATTEMPT = "<a practice attempt of the requesting user>"
@@ -43,6 +46,14 @@ ACME_INVITATION = "<an invitation link of the acme organization>"
 ACME_INVITE_SECRET = "<the secret of an acme invitation link>"
 ACME_SET = "<a practice set on the acme-owned mini bank, assigned to an acme cohort holding the requesting user>"
 ACME_SET_ASSIGNMENT = "<the assignment of that set to the cohort>"
+OWN_RECORD = "<a returned training record of the requesting user>"
+ACME_RECORD = "<a pending supervision record, with a PDF evidence file, of a learner of the acme organization>"
+# Evidence files are only for the organization's supervisors, never for site admins as such: this placeholder
+# also makes a site admin a supervisor of acme.
+ACME_EVIDENCE_RECORD = "<the same, and the requesting site admin is also a supervisor of acme>"
+VERIFIERS = ("supervisor", "org_admin")  # verify learners' records of their organization
+ATTENDANCE = ("trainer", "org_admin")  # record training attendance in bulk
+OWN_EVIDENCE = "<an evidence file of the requesting user>"
 
 # Who may use a route: "everyone"; "guests" (logged-in users are sent to the dashboard);
 # "users" (any logged-in user); or a role name ("trainer", "org_admin", "admin"; site admins pass all).
@@ -134,6 +145,15 @@ ROUTES = {
         method="POST",
         success=r"/org/\d+/cohorts/\d+",
     ),
+    # Supervisors of other organizations get 404 for the queue and records (tests/test_verification.py).
+    "org.verify_queue": Route(VERIFIERS, {"org_id": OWN_ORG}),
+    "org.record": Route(VERIFIERS, {"org_id": OWN_ORG, "record_id": ACME_RECORD}),
+    # No decision chosen: the record's page again with the form's errors.
+    "org.decide_record": Route(VERIFIERS, {"org_id": OWN_ORG, "record_id": ACME_RECORD}, method="POST"),
+    "org.record_evidence": Route(VERIFIERS, {"org_id": OWN_ORG, "record_id": ACME_EVIDENCE_RECORD}),
+    "org.training_sessions": Route(ATTENDANCE, {"org_id": OWN_ORG}),
+    "org.new_training_session": Route(ATTENDANCE, {"org_id": OWN_ORG}),
+    "org.create_training_session": Route(ATTENDANCE, {"org_id": OWN_ORG}, method="POST"),  # no fields: form errors
     "org.join": Route(USERS),
     "org.accept_invitation": Route(USERS, {"secret": ACME_INVITE_SECRET}),
     "admin.index": Route("admin"),
@@ -156,6 +176,7 @@ ROUTES = {
     "api.learners": Route(TOKEN),
     "api.learner": Route(TOKEN, {"user_id": 1}),
     "api.learner_readiness": Route(TOKEN, {"user_id": 1}),
+    "api.learner_pathway": Route(TOKEN, {"user_id": 1}),
     "api_keys.index": Route("org_admin", {"org_id": OWN_ORG}),
     "api_keys.create": Route("org_admin", {"org_id": OWN_ORG}, method="POST"),  # no name: the form is shown again
     "api_keys.revoke": Route("org_admin", {"org_id": OWN_ORG}, method="POST", success="/org/{org_id}/api-tokens"),
@@ -175,19 +196,33 @@ ROUTES = {
     "sets.index": Route(USERS),
     # Learners start only sets assigned to them (else 404): the placeholder assigns it via a cohort.
     "sets.start": Route(USERS, {"set_id": ACME_SET}, method="POST", success=r"/practice/\d+/q/1"),
+    # The learner's own records and pathway: another user's record or evidence answers 404 (tests/test_pathway.py).
+    "records.index": Route(USERS),
+    "records.new": Route(USERS, {"kind": "training"}),
+    "records.show": Route(USERS, {"record_id": OWN_RECORD}),
+    "records.correct": Route(USERS, {"record_id": OWN_RECORD}),
+    "records.withdraw": Route(USERS, {"record_id": OWN_RECORD}, method="POST", success="/records/"),
+    "records.evidence": Route(USERS, {"evidence_id": OWN_EVIDENCE}),
+    "pathway.index": Route(USERS),
+    "pathway.certification": Route(USERS, method="POST"),  # no fields: the page again with the form's errors
+    "pathway.packet_pdf": Route(USERS),
+    "pathway.packet_csv": Route(USERS),
 }
 
-KINDS = ("anonymous", "trainee", "trainer", "org_admin", "admin")
+KINDS = ("anonymous", "trainee", "trainer", "supervisor", "org_admin", "admin")
 USER_OPTIONS = {
     "trainee": {},
     "trainer": {"role": "trainer"},
+    "supervisor": {"role": "supervisor"},
     "org_admin": {"role": "org_admin"},
     "admin": {"admin": True},
 }
 
 
-def may_access(kind: str, who: str) -> bool:
-    """For a logged-in user of this kind: does the route let them in?"""
+def may_access(kind: str, who: str | tuple[str, ...]) -> bool:
+    """For a logged-in user of this kind: does the route let them in? (``who`` may list several roles.)"""
+    if isinstance(who, tuple):
+        return kind == "admin" or kind in who
     return who in (EVERYONE, GUESTS, USERS) or kind == "admin" or kind == who
 
 
@@ -284,6 +319,42 @@ def acme_set(app, org_id: int, member_email: str | None) -> tuple[int, int]:
         return question_set.id, assignment.id
 
 
+def own_record_value(app, email: str, placeholder: str) -> int:
+    """A returned training record (OWN_RECORD) or a stored PNG evidence file (OWN_EVIDENCE) of this user."""
+    with app.app_context():
+        user = accounts.find_user(email)
+        if placeholder == OWN_EVIDENCE:
+            png = b"\x89PNG\r\n\x1a\n" + b"\0" * 32
+            value = records.store_evidence(user, png, "scan.png", Path(app.config["EVIDENCE_DIR"])).id
+        else:
+            record = LearnerRecord(
+                user_id=user.id, kind="training", title="Ethics basics", provider="Acme", status="returned",
+                started_on=date(2024, 3, 1), hours=2.0, domain_hours={"ethics": 2.0}, comment="Add the certificate",
+            )  # fmt: skip
+            db.session.add(record)
+            db.session.flush()
+            value = record.id
+        db.session.commit()
+        return value
+
+
+def acme_record(app, org_id: int, supervisor_email: str | None = None) -> int:
+    """A pending supervision record with a PDF evidence file of a new acme learner (ACME_RECORD); with
+    ``supervisor_email``, that user also becomes a supervisor of acme (ACME_EVIDENCE_RECORD for site admins)."""
+    with app.app_context():
+        organization = db.session.get(Organization, org_id)
+        learner = accounts.register_user("recorded@acme.org", "Rae Recorded", "correct-horse-battery")
+        accounts.add_membership(learner, organization, "learner")
+        pdf = b"%PDF-1.4\n%%EOF\n"
+        evidence = records.store_evidence(learner, pdf, "log.pdf", Path(app.config["EVIDENCE_DIR"]))
+        data = records.RecordInput("supervision", "Weekly supervision", "Sue", date(2024, 1, 5), None, 2.0)
+        record = records.create_record(learner, data, {}, organization, evidence)
+        if supervisor_email:
+            accounts.add_membership(accounts.find_user(supervisor_email), organization, "supervisor")
+        db.session.commit()
+        return record.id
+
+
 def assert_login_redirect(response, path: str) -> None:
     assert response.status_code == 302
     location = urlsplit(response.location)
@@ -327,6 +398,13 @@ def test_route_access_by_kind_of_user(app, client, make_user, mini_release, endp
         member = f"{kind}@example.org" if kind != "anonymous" else None
         values["set_id"], assignment_id = acme_set(app, org_id, member)
         values.update({k: assignment_id for k, v in values.items() if v == ACME_SET_ASSIGNMENT})
+    if OWN_RECORD in values.values() or OWN_EVIDENCE in values.values():
+        owner = f"{kind}@example.org" if kind != "anonymous" else make_user("recorder@example.org")
+        own = (OWN_RECORD, OWN_EVIDENCE)
+        values.update({k: own_record_value(app, owner, v) for k, v in values.items() if v in own})
+    if ACME_RECORD in values.values() or ACME_EVIDENCE_RECORD in values.values():
+        also = f"{kind}@example.org" if kind == "admin" and ACME_EVIDENCE_RECORD in values.values() else None
+        values["record_id"] = acme_record(app, org_id, also)
     with app.test_request_context():
         path = url_for(endpoint, **values)
 

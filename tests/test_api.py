@@ -3,8 +3,9 @@
 from __future__ import annotations
 
 import hashlib
+import json
 import re
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 
 import pytest
 from openapi_schema_validator import OAS31Validator
@@ -14,8 +15,9 @@ from sqlalchemy import select
 from app import create_app
 from app.api_spec import build_spec
 from app.extensions import db, limiter
-from app.models import ApiToken, Cohort, CohortMember
-from app.services import accounts, api_tokens, banks, practice, readiness
+from app.models import ApiToken, Certification, Cohort, CohortMember
+from app.services import accounts, api_tokens, banks, pathway, practice, readiness, records
+from app.services.records import RecordInput
 from tests.conftest import TEST_CONFIG, get_token, login, post_form
 
 TOKEN_SHAPE = re.compile(r"pst_[A-Za-z0-9_-]{40}")
@@ -396,6 +398,112 @@ def test_readiness_without_an_imported_bank_is_404(app, client, acme):
     assert "track" in error["message"]
 
 
+def add_records(app, email: str, *entries: tuple[RecordInput, bool]) -> None:
+    """Records of this Acme learner; Ada (Acme's admin) verifies those marked True, the rest stay pending."""
+    with app.app_context():
+        organization = accounts.get_or_create_organization("Acme", "acme")
+        learner, ada = accounts.find_user(email), accounts.find_user("ada@acme.org")
+        requirements = banks.get_track(banks.latest_release("mini"))["requirements"]
+        for data, verified in entries:
+            record = records.create_record(learner, data, requirements, organization)
+            if verified:
+                records.decide(record, ada, True)
+        db.session.commit()
+
+
+PRIVATE_TEXT = "My own words about my lived experience."
+
+
+def test_pathway_payload_lists_every_requirement_line_and_never_a_statement(app, client, acme, mini_release):
+    add_records(
+        app,
+        "cy@acme.org",
+        (RecordInput("training", "Ethics basics", "Acme", date(2024, 3, 1), None, 4.0, {"ethics": 3.0}), True),
+        (RecordInput("supervision", "Weekly", "Sue", date(2024, 3, 2), None, 2.0), False),
+        (RecordInput("attestation", "", "", date(2024, 3, 3), None, 0.0, {}, "lived-experience", PRIVATE_TEXT), True),
+    )
+    cy = user_id(app, "cy@acme.org")
+
+    response = api(client, f"/api/v1/learners/{cy}/pathway", acme)
+
+    body = response.get_json()
+    schema_validator("Pathway").validate(body)
+    assert PRIVATE_TEXT not in json.dumps(body)
+    lines = {line["key"]: line for line in body["requirements"]}
+    assert list(lines) == ["education", "education:advocacy", "education:ethics", "experience", "supervision"]
+    assert lines["education"] == {
+        "key": "education",
+        "label": "Education (all domains)",
+        "required": 12.0,
+        "verified": 4.0,
+        "pending": 0.0,
+        "missing": 8.0,
+        "met": False,
+    }
+    assert (lines["education:ethics"]["verified"], lines["education:ethics"]["missing"]) == (3.0, 3.0)
+    assert (lines["education:advocacy"]["verified"], lines["education:advocacy"]["missing"]) == (0.0, 4.0)
+    assert (lines["supervision"]["verified"], lines["supervision"]["pending"], lines["supervision"]["missing"]) == (
+        0.0,
+        2.0,
+        5.0,
+    )
+    assert {a["key"]: (a["status"], a["private"]) for a in body["attestations"]} == {
+        "diploma": ("missing", False),
+        "code-of-ethics": ("missing", False),
+        "lived-experience": ("verified", True),
+    }
+    assert (body["requirements_met"], body["exam_ready"], body["ready_to_apply"]) == (False, False, False)
+    assert body["track"] == {"id": "basic", "title": "Basic track"} and body["cycle"] is None
+    assert "8 more verified education (all domains) hours" in body["left"]
+    with app.app_context():
+        learner = accounts.find_user("cy@acme.org")
+        expected = pathway.learner_progress(learner, banks.get_track(banks.latest_release("mini")))
+    assert [line["verified"] for line in body["requirements"]] == [line.verified for line in expected.hour_lines]
+    assert body["left"] == expected.checklist()
+
+
+def test_pathway_of_a_certified_learner_has_the_recertification_cycle(app, client, acme, mini_release):
+    today = date.today()
+    certified_on = pathway.add_months(today, -24) + timedelta(days=20)
+    with app.app_context():
+        learner = accounts.find_user("cy@acme.org")
+        db.session.add(
+            Certification(user_id=learner.id, track="basic", certified_on=certified_on, credential_number="9")
+        )
+        db.session.commit()
+    ce = RecordInput("training", "Ethics refresher", "Acme", today - timedelta(days=3), None, 4.0, {"ethics": 3.0})
+    add_records(app, "cy@acme.org", (ce, True))
+
+    body = api(client, f"/api/v1/learners/{user_id(app, 'cy@acme.org')}/pathway", acme).get_json()
+
+    schema_validator("Pathway").validate(body)
+    cycle = body["cycle"]
+    due = pathway.add_months(certified_on, 24)
+    assert (cycle["number"], cycle["start"], cycle["due"]) == (1, certified_on.isoformat(), due.isoformat())
+    assert cycle["days_left"] == (due - today).days and cycle["reminder_days"] == 30
+    assert [(line["key"], line["verified"], line["met"]) for line in cycle["requirements"]] == [
+        ("recertification", 4.0, False),
+        ("recertification:ethics", 3.0, True),
+    ]
+    assert cycle["met"] is False
+    # Training after the certification date counts toward the cycle, not the initial education hours.
+    assert body["requirements"][0]["verified"] == 0.0
+
+
+def test_pathway_follows_the_readiness_endpoints_rules(app, client, acme, mini_release):
+    cy, gus = user_id(app, "cy@acme.org"), user_id(app, "gus@globex.org")
+    assert api(client, f"/api/v1/learners/{cy}/pathway?track=basic", acme).get_json()["track"]["id"] == "basic"
+    error = error_of(api(client, f"/api/v1/learners/{cy}/pathway?track=advanced", acme), 400)
+    assert error["details"] == {"track": "Unknown track; choose one of: basic."}
+    error_of(api(client, f"/api/v1/learners/{gus}/pathway", acme), 404)
+    error_of(api(client, f"/api/v1/learners/{cy}/pathway"), 401)
+
+
+def test_pathway_without_an_imported_bank_is_404(app, client, acme):
+    error = error_of(api(client, f"/api/v1/learners/{user_id(app, 'cy@acme.org')}/pathway", acme), 404)
+    assert "track" in error["message"]
+
+
 # --- JSON errors everywhere under /api/ ------------------------------------------------------------------
 
 
@@ -527,6 +635,7 @@ def test_responses_match_their_documented_schemas(app, client, acme, mini_releas
         f"/api/v1/learners?cohort={cohort}&per_page=3": "LearnerPage",
         f"/api/v1/learners/{cy}": "LearnerProgress",
         f"/api/v1/learners/{cy}/readiness": "Readiness",
+        f"/api/v1/learners/{cy}/pathway": "Pathway",
         "/api/v1/learners?page=0": "Error",
         f"/api/v1/learners/{cy + 999}": "Error",
     }

@@ -3,8 +3,11 @@
 from __future__ import annotations
 
 import json
+from datetime import date
+from pathlib import Path
 
 import pytest
+from flask import current_app
 from sqlalchemy import Column, Integer, MetaData, String, Table, func, select
 
 from app.extensions import db
@@ -12,17 +15,22 @@ from app.models import (
     Attempt,
     BankRelease,
     Certificate,
+    Certification,
     Cohort,
     CohortMember,
+    EvidenceFile,
+    LearnerRecord,
     Membership,
     QuestionSet,
     QuestionVersion,
     ReadinessSnapshot,
+    RecordEvent,
     Response,
     ReviewCard,
+    TrainingSession,
     User,
 )
-from app.services import ServiceError, accounts, certificates, practice, privacy
+from app.services import ServiceError, accounts, certificates, practice, privacy, records
 from tests.conftest import PASSWORD, login, post_form
 
 # Names that would mean the app stores health information: it must not, by design.
@@ -41,6 +49,8 @@ HEALTH_WORDS = (
 )
 LEARNER = "lee@example.org"
 OTHER = "kim@example.org"
+PDF = b"%PDF-1.4\n%%EOF\n"
+PRIVATE_WORDS = "Words I keep for myself."
 
 
 def health_columns(metadata: MetaData) -> list[str]:
@@ -89,7 +99,14 @@ def give_history(email: str, *, author: bool = False) -> dict:
     )
     db.session.add(certificate)
     db.session.flush()
-    ids = {"user": user.id, "attempt": attempt.id, "certificate": certificate.code}
+    evidence = records.store_evidence(user, PDF + email.encode(), "proof.pdf", evidence_root())
+    data = records.RecordInput("supervision", "Boundaries", "Sue", date(2024, 3, 1), None, 2.0, statement=PRIVATE_WORDS)
+    record = records.create_record(user, data, {}, None, evidence)
+    db.session.add(
+        Certification(user_id=user.id, track="basic", certified_on=date(2024, 6, 1), credential_number="P-7")
+    )
+    db.session.flush()
+    ids = {"user": user.id, "attempt": attempt.id, "certificate": certificate.code, "record": record.id}
     if author:
         version = attempt.responses[0].question_version
         version.created_by_id = user.id
@@ -121,6 +138,10 @@ def all_keys(value) -> list[str]:
     return []
 
 
+def evidence_root() -> Path:
+    return Path(current_app.config["EVIDENCE_DIR"])
+
+
 def owned_counts(user_id: int) -> dict[str, int]:
     """How many rows of each kind belong to this user (inside an app context)."""
 
@@ -137,6 +158,13 @@ def owned_counts(user_id: int) -> dict[str, int]:
         "certificates": count(Certificate, Certificate.user_id == user_id),
         "memberships": count(Membership, Membership.user_id == user_id),
         "cohorts": count(CohortMember, CohortMember.user_id == user_id),
+        "learner_records": count(LearnerRecord, LearnerRecord.user_id == user_id),
+        "record_events": count(
+            RecordEvent, RecordEvent.record_id.in_(select(LearnerRecord.id).where(LearnerRecord.user_id == user_id))
+        ),
+        "evidence_files": count(EvidenceFile, EvidenceFile.user_id == user_id),
+        "stored_files": sum(1 for _ in (evidence_root() / str(user_id)).glob("*")),
+        "certifications": count(Certification, Certification.user_id == user_id),
     }
 
 
@@ -170,6 +198,21 @@ def test_export_is_a_json_download_of_the_learners_data_without_secrets(app, lea
     assert len(data["review_cards"]) >= 1
     assert len(data["readiness_snapshots"]) == 1
     assert [c["code"] for c in data["certificates"]] == [ids["certificate"]]
+    [record] = data["learner_records"]
+    assert (record["id"], record["kind"], record["status"]) == (ids["record"], "supervision", "pending")
+    assert record["statement"] == PRIVATE_WORDS  # the learner's own words, private or not
+    assert [(e["action"], e["by"]) for e in record["events"]] == [("created", "you")]
+    [evidence] = data["evidence_files"]
+    assert record["evidence_file_id"] == evidence["id"]
+    assert (evidence["original_name"], evidence["content_type"]) == ("proof.pdf", "application/pdf")
+    assert evidence["size"] == len(PDF + LEARNER.encode()) and len(evidence["sha256"]) == 64
+    assert "%PDF" not in body  # metadata only, never the file
+    [certification] = data["certifications"]
+    assert (certification["track"], certification["certified_on"], certification["credential_number"]) == (
+        "basic",
+        "2024-06-01",
+        "P-7",
+    )
 
 
 def test_export_holds_only_the_requesting_users_data(app, learner, make_user):
@@ -182,6 +225,8 @@ def test_export_holds_only_the_requesting_users_data(app, learner, make_user):
     data = client.get("/account/export").get_json()
 
     assert other["attempt"] not in [a["id"] for a in data["attempts"]]
+    assert [r["id"] for r in data["learner_records"]] == [ids_of_lee(app)]
+    assert len(data["evidence_files"]) == len(data["certifications"]) == 1
     assert other["certificate"] not in [c["code"] for c in data["certificates"]]
     assert OTHER not in json.dumps(data) and "Kim Other" not in json.dumps(data)
 
@@ -193,6 +238,13 @@ def test_account_page_offers_download_and_deletion(learner):
     assert 'action="/account/delete"' in html
     assert 'name="password"' in html and 'name="confirm"' in html
     assert 'href="/account/"' in client.get("/").get_data(as_text=True)  # the nav links to it
+
+
+def ids_of_lee(app) -> int:
+    with app.app_context():
+        return db.session.scalar(
+            select(LearnerRecord.id).join(User, User.id == LearnerRecord.user_id).where(User.email == LEARNER)
+        )
 
 
 # Deletion: service -------------------------------------------------------------------------------------
@@ -220,6 +272,48 @@ def test_delete_account_removes_the_user_and_all_their_rows_but_keeps_others(app
     assert db.session.get(QuestionSet, mine["question_set"]).created_by_id is None
     assert certificates.get_by_code(mine["certificate"]) is None
     assert accounts.find_user(OTHER) is not None
+    assert not (evidence_root() / str(mine["user"])).exists()  # the stored files went with the commit
+
+
+def test_a_deleted_supervisors_decisions_stay_on_other_learners_records_unsigned(app, db_ctx, make_user):
+    make_user(LEARNER, role="supervisor", org="acme")
+    make_user("second@acme.org", role="supervisor", org="acme")
+    make_user(OTHER, role="learner", org="acme")
+    acme = accounts.get_or_create_organization("Acme", "acme")
+    supervisor, learner = accounts.find_user(LEARNER), accounts.find_user(OTHER)
+    data = records.RecordInput("supervision", "Boundaries", "Lee", date(2024, 3, 1), None, 2.0)
+    record = records.decide(records.create_record(learner, data, {}, acme), supervisor, True)
+    session = records.record_attendance(
+        acme, supervisor, "Ethics", "Acme", date(2024, 3, 2), {"ethics": 2.0}, [learner],
+        {"education": {"hours": 2, "domains": {"ethics": {"label": "Ethics", "hours": 2}}}},
+    )  # fmt: skip
+    db.session.commit()
+    record_id, session_id = record.id, session.id
+
+    privacy.delete_account(supervisor, PASSWORD, "DELETE")
+    db.session.commit()
+    db.session.expire_all()
+
+    kept = db.session.get(LearnerRecord, record_id)
+    assert (kept.status, kept.decided_by_id) == ("verified", None)
+    assert [(e.action, e.actor_id) for e in kept.events] == [("created", learner.id), ("verified", None)]
+    assert db.session.get(TrainingSession, session_id).created_by_id is None
+    assert owned_counts(learner.id)["learner_records"] == 2
+
+
+def test_a_rolled_back_deletion_keeps_the_evidence_files(app, db_ctx, make_user, mini_release):
+    make_user(LEARNER, role="learner")
+    mine = give_history(LEARNER)
+    db.session.commit()
+    folder = evidence_root() / str(mine["user"])
+    assert any(folder.iterdir())
+
+    privacy.delete_account(accounts.find_user(LEARNER), PASSWORD, "DELETE")
+    db.session.rollback()
+    db.session.commit()  # a later commit does not remove them either
+
+    assert any(folder.iterdir())
+    assert owned_counts(mine["user"])["evidence_files"] == 1
 
 
 @pytest.mark.parametrize(

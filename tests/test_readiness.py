@@ -249,9 +249,11 @@ def test_repeats_and_answers_after_feedback_never_count(ctx):
     assert again.mean == approx(first.mean)
 
 
-def answered_attempt(user, release, domain: str, right: bool, when: datetime) -> Attempt:
-    """A practice attempt answering every question of a domain at ``when``, written directly as rows."""
-    attempt = Attempt(user_id=user.id, release_id=release.id, mode="practice", domain=domain, seed=1)
+def answered_attempt(user, release, domain: str, right: bool, when: datetime, **fields) -> Attempt:
+    """An attempt (practice unless ``fields`` say otherwise) answering every question of a domain at ``when``."""
+    fields = {"mode": "practice", **fields}
+    fields.setdefault("domain", domain if fields["mode"] == "practice" else None)
+    attempt = Attempt(user_id=user.id, release_id=release.id, seed=1, **fields)
     db.session.add(attempt)
     for position, version in enumerate(practice.candidate_versions(release, domain, None), start=1):
         chosen = version.correct_index if right else (version.correct_index + 1) % len(version.options)
@@ -272,32 +274,18 @@ def answered_attempt(user, release, domain: str, right: bool, when: datetime) ->
 
 def exam_answers(user, release, domain: str, right: bool, when: datetime, submitted: bool = True) -> Attempt:
     """An exam attempt answering every question of a domain at ``when`` (submitted a minute later, or open)."""
-    attempt = Attempt(
-        user_id=user.id,
-        release_id=release.id,
+    return answered_attempt(
+        user,
+        release,
+        domain,
+        right,
+        when,
         mode="exam",
         track="basic",
-        seed=1,
         started_at=when - timedelta(minutes=1),
         deadline_at=when + timedelta(hours=1),
         submitted_at=when + timedelta(minutes=1) if submitted else None,
     )
-    db.session.add(attempt)
-    for position, version in enumerate(practice.candidate_versions(release, domain, None), start=1):
-        chosen = version.correct_index if right else (version.correct_index + 1) % len(version.options)
-        attempt.responses.append(
-            Response(
-                position=position,
-                question_id=version.question_id,
-                question_version=version,
-                option_order=list(range(len(version.options))),
-                chosen_option=chosen,
-                correct=right,
-                answered_at=when,
-            )
-        )
-    db.session.flush()
-    return attempt
 
 
 def test_open_exam_answers_count_only_once_it_is_submitted(ctx):

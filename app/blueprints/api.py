@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import hashlib
 import re
-from datetime import datetime
+from datetime import date, datetime
 
 from flask import Blueprint, current_app, g, jsonify, request
 from flask_limiter.util import get_remote_address
@@ -16,7 +16,7 @@ from werkzeug.exceptions import HTTPException
 from app.api_spec import ERROR_CODES, build_spec
 from app.extensions import csrf, db, limiter
 from app.models import BankRelease, Membership, Organization
-from app.services import ServiceError, api_tokens, exams, progress, readiness
+from app.services import ServiceError, api_tokens, exams, pathway, progress, readiness
 from app.services.api_tokens import DEFAULT_PER_PAGE, MAX_ID, MAX_PAGE, MAX_PER_PAGE
 from app.services.banks import get_track, latest_release
 
@@ -238,6 +238,57 @@ def _readiness(user_id: int, result: readiness.Readiness) -> dict:
     }
 
 
+def _hours_line(line: pathway.HoursLine) -> dict:
+    return {
+        "key": line.key,
+        "label": line.label,
+        "required": line.required,
+        "verified": line.verified,
+        "pending": line.pending,
+        "missing": line.missing,
+        "met": line.met,
+    }
+
+
+def _cycle(cycle: pathway.Cycle | None, today) -> dict | None:
+    if cycle is None:
+        return None
+    return {
+        "number": cycle.number,
+        "start": cycle.start.isoformat(),
+        "due": cycle.end.isoformat(),
+        "days_left": cycle.days_left(today),
+        "reminder_days": cycle.reminder(today),
+        "met": cycle.met,
+        "requirements": [_hours_line(line) for line in (cycle.hours, *cycle.domains)],
+    }
+
+
+def _pathway(user_id: int, track: dict, status: pathway.PathwayProgress, exam: readiness.Readiness, today) -> dict:
+    return {
+        "learner_id": user_id,
+        "track": {"id": track["id"], "title": track["title"]},
+        "label": status.label,
+        "requirements": [_hours_line(line) for line in status.hour_lines],
+        "attestations": [
+            {
+                "key": a.key,
+                "label": a.label,
+                "status": a.status,
+                "document": a.document,
+                "private": a.private,
+                "met": a.met,
+            }
+            for a in status.attestations
+        ],
+        "requirements_met": status.requirements_met,
+        "exam_ready": exam.ready,
+        "ready_to_apply": status.requirements_met and exam.ready,
+        "left": status.checklist(),
+        "cycle": _cycle(status.cycle, today),
+    }
+
+
 # --- Endpoints --------------------------------------------------------------------------------------------
 
 
@@ -303,19 +354,40 @@ def learner(user_id: int):
     )
 
 
-@bp.get(f"/learners/<int(max={MAX_ID}):user_id>/readiness")
-def learner_readiness(user_id: int):
-    params = _query({"track": None})
-    membership = _member_or_404(user_id)
+def _release_and_track(track_id: str | None) -> tuple[BankRelease, dict]:
+    """The current release and the asked-for track (the first by default); 404 without one, 400 if unknown."""
     release = _release()
     if release is None or not release.tracks:
         raise ApiError(404, "No certification track is available yet.")
-    track = get_track(release, params.get("track"))
+    track = get_track(release, track_id)
     if track is None:
         known = ", ".join(t["id"] for t in release.tracks)
         raise ApiError(
             400, "Some query parameters are not valid.", {"track": f"Unknown track; choose one of: {known}."}
         )
+    return release, track
+
+
+def _exam_readiness(membership: Membership, release: BankRelease, track: dict) -> readiness.Readiness:
     if exams.expire_due(user=membership.user):  # as the learner's own pages and the org reports do
         db.session.commit()
-    return jsonify(_readiness(user_id, readiness.evaluate(membership.user, release, track, you=False)))
+    return readiness.evaluate(membership.user, release, track, you=False)
+
+
+@bp.get(f"/learners/<int(max={MAX_ID}):user_id>/readiness")
+def learner_readiness(user_id: int):
+    params = _query({"track": None})
+    membership = _member_or_404(user_id)
+    release, track = _release_and_track(params.get("track"))
+    return jsonify(_readiness(user_id, _exam_readiness(membership, release, track)))
+
+
+@bp.get(f"/learners/<int(max={MAX_ID}):user_id>/pathway")
+def learner_pathway(user_id: int):
+    params = _query({"track": None})
+    membership = _member_or_404(user_id)
+    release, track = _release_and_track(params.get("track"))
+    exam = _exam_readiness(membership, release, track)
+    today = date.today()
+    status = pathway.learner_progress(membership.user, track, today)
+    return jsonify(_pathway(user_id, track, status, exam, today))

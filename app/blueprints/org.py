@@ -4,33 +4,67 @@ readiness; learners join with an invite link or the organization's join code.
 Every route under /org/<org_id> finds the organization with ``_organization_or_404`` (the current user
 must administer it; site admins may open any) and then looks cohorts, members and invitations up
 *inside* that organization, so another organization's ids answer 404 (no existence leak).
+
+The certification pathway adds two roles' pages: supervisors (and org admins) verify or return learners'
+records in a queue (``_organization_or_404(org_id, VERIFIER_ROLES)``; a record is looked up inside the
+organization), and trainers (and org admins) record attendance of a training session in bulk.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
+from pathlib import Path
 
-from flask import Blueprint, Response, abort, current_app, flash, redirect, render_template, request, url_for
+from flask import (
+    Blueprint,
+    Response,
+    abort,
+    current_app,
+    flash,
+    redirect,
+    render_template,
+    request,
+    send_file,
+    url_for,
+)
 from flask_login import current_user, login_required
 from flask_wtf import FlaskForm
-from wtforms import EmailField, IntegerField, SelectField, SelectMultipleField, StringField
+from wtforms import (
+    DateField,
+    EmailField,
+    FloatField,
+    IntegerField,
+    RadioField,
+    SelectField,
+    SelectMultipleField,
+    StringField,
+    TextAreaField,
+)
 from wtforms.fields.choices import SelectChoice
-from wtforms.validators import DataRequired, Email, Length, NumberRange, Optional
-from wtforms.widgets import CheckboxInput, ListWidget
+from wtforms.validators import DataRequired, Email, InputRequired, Length, NumberRange, Optional
+from wtforms.widgets import CheckboxInput, ListWidget, NumberInput
 
 from app.blueprints.access import add_form_error, role_required
 from app.charts import line_chart
 from app.extensions import db, limiter
 from app.forms import PostForm
-from app.models import Cohort, Organization
+from app.models import Cohort, LearnerRecord, Organization
+from app.models.pathway import MAX_COMMENT, MAX_TITLE
 from app.models.user import ROLE_LABELS, ROLES
-from app.services import ServiceError, cohort_report, exams, orgs, readiness
+from app.services import ServiceError, cohort_report, exams, orgs, pathway, readiness, records, verification
 from app.services.banks import get_track, latest_release
 
 bp = Blueprint("org", __name__)
 
 ROLE_CHOICES = [SelectChoice(role, ROLE_LABELS[role]) for role in ROLES]
+ROLE_HELP = (
+    "Trainees practice and log their records; trainers edit questions and record training attendance; "
+    "supervisors verify or return trainees' training, experience and supervision records; organization "
+    "admins manage the organization and can do all of it."
+)
+VERIFIER_ROLES = records.VERIFIER_ROLES  # supervisors and org admins verify records
+ATTENDANCE_ROLES = ("trainer", "org_admin")  # trainers and org admins record training attendance
 
 
 # Forms -------------------------------------------------------------------------------------------------
@@ -55,7 +89,7 @@ class RoleForm(FlaskForm):
 
 
 class InvitationForm(FlaskForm):
-    role = SelectField("Role", choices=ROLE_CHOICES, default="learner")
+    role = SelectField("Role", choices=ROLE_CHOICES, default="learner", description=ROLE_HELP)
     cohort = SelectField("Cohort (optional)", choices=[], default="")
     email = EmailField(
         "Only for this email (optional)",
@@ -89,6 +123,73 @@ class JoinForm(FlaskForm):
         validators=[DataRequired("Enter the join code your organization gave you."), Length(max=40)],
         description="For example ABCDE-FGHJK. Case, spaces and dashes do not matter.",
     )
+
+
+class DecisionForm(FlaskForm):
+    """A supervisor's decision on a pending record: verify, or return with a comment."""
+
+    decision = RadioField(
+        "Decision",
+        choices=[
+            SelectChoice("verify", "Verify: the record is accurate and counts toward the credential"),
+            SelectChoice("return", "Return it to the learner to correct"),
+        ],
+        validators=[InputRequired("Choose whether to verify or return the record.")],
+    )
+    comment = TextAreaField(
+        "Comment",
+        validators=[Optional(), Length(max=MAX_COMMENT)],
+        description="Required when you return a record: say what needs to change. The learner sees it.",
+        render_kw={"rows": 4, "cols": 50},
+    )
+
+
+HOURS_WIDGET = NumberInput(step="any", min=0)
+
+
+class TrainingSessionForm(FlaskForm):
+    """A course with its hours per domain and the learners who attended (domain fields are added at runtime)."""
+
+    title = StringField("Course title", validators=[DataRequired("Enter the course title."), Length(max=MAX_TITLE)])
+    provider = StringField(
+        "Provider",
+        validators=[DataRequired("Enter who gave the training."), Length(max=MAX_TITLE)],
+        description="As it should appear on the learners' applications.",
+    )
+    held_on = DateField("Date held", validators=[InputRequired("Enter the date of the session.")])
+    attendees = SelectMultipleField(
+        "Learners who attended",
+        coerce=int,
+        choices=[],
+        widget=ListWidget(prefix_label=False),
+        option_widget=CheckboxInput(),
+    )
+    domain_ids: list[str] = []
+
+    def domain_fields(self) -> list:
+        return [self[f"domain_{index}"] for index in range(len(self.domain_ids))]
+
+    def domain_hours(self) -> dict[str, float]:
+        return {d: float(f.data) for d, f in zip(self.domain_ids, self.domain_fields(), strict=True) if f.data}
+
+
+def training_session_form(domains: dict[str, str], learners, **kwargs) -> TrainingSessionForm:
+    """The attendance form with one hours field per domain ({id: label}) and the organization's learners."""
+
+    class Form(TrainingSessionForm):
+        pass
+
+    for index, label in enumerate(domains.values()):
+        field = FloatField(
+            f"{label} hours",
+            validators=[Optional(), NumberRange(0, records.MAX_HOURS, f"Enter hours from 0 to {records.MAX_HOURS:g}.")],
+            widget=HOURS_WIDGET,
+        )
+        setattr(Form, f"domain_{index}", field)
+    Form.domain_ids = list(domains)
+    form = Form(**kwargs)
+    form.attendees.choices = _learner_choices(learners)
+    return form
 
 
 def _cohort_choices(organization: Organization) -> list[SelectChoice]:
@@ -126,12 +227,20 @@ def join_code_limit(skip=None):
 # Look-ups (404 outside the current user's organizations) ------------------------------------------------
 
 
-def _organization_or_404(org_id: int) -> Organization:
-    """The organization, if the current user administers it (404 otherwise: no existence leak)."""
-    organization = orgs.administered_organization(current_user, org_id)
+def _organization_or_404(org_id: int, roles: tuple[str, ...] = ("org_admin",)) -> Organization:
+    """The organization, if the current user holds one of ``roles`` there (by default: administers it);
+    404 otherwise (no existence leak). Site admins may open any."""
+    organization = orgs.organization_with_role(current_user, org_id, roles)
     if organization is None:
         abort(404)
     return organization
+
+
+def _record_or_404(organization: Organization, record_id: int) -> LearnerRecord:
+    record = verification.organization_record(organization, record_id)
+    if record is None:
+        abort(404)
+    return record
 
 
 def _cohort_or_404(organization: Organization, cohort_id: int) -> Cohort:
@@ -158,9 +267,40 @@ def _cohort_filter(organization: Organization) -> Cohort | None:
     return _cohort_or_404(organization, int(raw))
 
 
+def _pathway_filter() -> str | None:
+    """The ?pathway= of the request (a cohort_report.PATHWAY_FILTERS key; 404 for anything else), or None."""
+    raw = request.args.get("pathway", "")
+    if not raw:
+        return None
+    if raw not in cohort_report.PATHWAY_FILTERS:
+        abort(404)
+    return raw
+
+
 def _release_and_track():
     release = latest_release(current_app.config["DEFAULT_BANK"])
     return release, (get_track(release) if release else None)
+
+
+NAV_LINKS = (  # (endpoint, label, roles that may open it)
+    ("org.dashboard", "Readiness", ("org_admin",)),
+    ("org.members", "Members", ("org_admin",)),
+    ("org.invitations", "Invitations", ("org_admin",)),
+    ("org.cohorts", "Cohorts", ("org_admin",)),
+    ("org.verify_queue", "Verify records", VERIFIER_ROLES),
+    ("org.training_sessions", "Training sessions", ATTENDANCE_ROLES),
+    ("api_keys.index", "API tokens", ("org_admin",)),
+)
+
+
+def _nav_links(organization: Organization) -> list[tuple[str, str]]:
+    """The organization's sub-navigation entries the current user may open (site admins: all)."""
+    if current_user.is_admin:
+        role = "org_admin"
+    else:
+        membership = orgs.get_membership(organization, current_user.id)
+        role = membership.role if membership else None
+    return [(endpoint, label) for endpoint, label, roles in NAV_LINKS if role in roles]
 
 
 # Organizations -----------------------------------------------------------------------------------------
@@ -196,12 +336,12 @@ def create():
 # Readiness dashboard, drill-down, CSV ------------------------------------------------------------------
 
 
-def _report(organization: Organization, cohort: Cohort | None):
+def _report(organization: Organization, cohort: Cohort | None, pathway: str | None = None):
     release, track = _release_and_track()
     if track is None:
         return release, None
     sort = request.args.get("sort", "name")
-    report = cohort_report.build_report(organization, release, track, cohort=cohort, sort=sort)
+    report = cohort_report.build_report(organization, release, track, cohort=cohort, sort=sort, pathway_filter=pathway)
     db.session.commit()  # the report submits overdue exams first, as the learner's own pages do
     return release, report
 
@@ -229,7 +369,8 @@ def _page(rows: list) -> Page:
 def dashboard(org_id: int):
     organization = _organization_or_404(org_id)
     cohort = _cohort_filter(organization)
-    release, report = _report(organization, cohort)
+    pathway = _pathway_filter()
+    release, report = _report(organization, cohort, pathway)
     return render_template(
         "org/dashboard.html",
         organization=organization,
@@ -239,6 +380,8 @@ def dashboard(org_id: int):
         report=report,
         page=_page(report.rows) if report else None,
         sort=request.args.get("sort", "name"),
+        pathway=pathway,
+        pathway_filters=cohort_report.PATHWAY_FILTERS,
         flag_help=cohort_report.FLAG_HELP,
         csv_columns=cohort_report.CSV_COLUMNS,
     )
@@ -249,11 +392,14 @@ def dashboard(org_id: int):
 def report_csv(org_id: int):
     organization = _organization_or_404(org_id)
     cohort = _cohort_filter(organization)
-    _, report = _report(organization, cohort)
+    pathway = _pathway_filter()
+    _, report = _report(organization, cohort, pathway)
     if report is None:
         abort(404, "No certification track is available yet, so there is no readiness report.")
     slug = re.sub(r"[^a-z0-9-]", "", organization.slug.lower()) or "organization"
-    name = f"{slug}-readiness" + (f"-cohort-{cohort.id}" if cohort else "") + ".csv"
+    name = (
+        f"{slug}-readiness" + (f"-cohort-{cohort.id}" if cohort else "") + (f"-{pathway}" if pathway else "") + ".csv"
+    )
     return Response(
         cohort_report.report_csv(report),
         mimetype="text/csv",
@@ -284,6 +430,7 @@ def learner(org_id: int, user_id: int):
         target=target,
         attempts=cohort_report.recent_attempt_scores(membership.user),
         cohorts=orgs.user_cohorts(organization, membership.user),
+        pathway=pathway.learner_progress(membership.user, track) if track and track.get("requirements") else None,
     )
 
 
@@ -570,6 +717,215 @@ def remove_cohort_member(org_id: int, cohort_id: int, user_id: int):
         db.session.commit()
         flash("The learner was taken out of the cohort.", "success")
     return redirect(url_for(".cohort", org_id=organization.id, cohort_id=cohort.id))
+
+
+# Verification of learner records (supervisors and org admins) ------------------------------------------
+
+
+def _tracks() -> list[dict]:
+    release = latest_release(current_app.config["DEFAULT_BANK"])
+    return list(release.tracks) if release else []
+
+
+def _record_context(tracks: list[dict]) -> dict:
+    """What the queue and record pages need to describe records: labels and which statements are private."""
+    return {
+        "domain_labels": {
+            domain: label
+            for track in reversed(tracks)
+            for domain, label in verification.domain_labels(track.get("requirements") or {}).items()
+        },
+        "attestation_labels": verification.attestation_labels(tracks),
+        "private_ids": verification.private_attestations(tracks),
+        "visible_statement": records.visible_statement,
+        "kind_labels": RECORD_KIND_LABELS,
+        "status_labels": RECORD_STATUS_LABELS,
+        "event_labels": RECORD_EVENT_LABELS,
+    }
+
+
+RECORD_KIND_LABELS = {
+    "training": "Training",
+    "experience": "Work experience",
+    "supervision": "Supervision",
+    "attestation": "Attestation",
+}
+RECORD_STATUS_LABELS = {
+    "pending": "Waiting for verification",
+    "verified": "Verified",
+    "returned": "Returned to the learner",
+    "superseded": "Replaced by a correction",
+}
+RECORD_EVENT_LABELS = {
+    "created": "Submitted",
+    "corrected": "Submitted as a correction",
+    "verified": "Verified",
+    "returned": "Returned",
+    "superseded": "Replaced by a correction",
+    "attendance": "Attendance recorded",
+}
+
+
+@bp.route("/org/<int:org_id>/verify")
+@role_required(*VERIFIER_ROLES)
+def verify_queue(org_id: int):
+    organization = _organization_or_404(org_id, VERIFIER_ROLES)
+    return render_template(
+        "org/verify.html",
+        organization=organization,
+        nav_links=_nav_links(organization),
+        pending=records.pending_for(current_user, organization),
+        decided=verification.recent_decisions(organization),
+        **_record_context(_tracks()),
+    )
+
+
+def _render_record(organization: Organization, record: LearnerRecord, form: DecisionForm | None = None, status=200):
+    older, newer = record.supersedes, verification.superseded_by(record)
+    return (
+        render_template(
+            "org/record.html",
+            organization=organization,
+            nav_links=_nav_links(organization),
+            record=record,
+            supersedes=older if older is not None and older.organization_id == organization.id else None,
+            superseded_by=newer if newer is not None and newer.organization_id == organization.id else None,
+            own=record.user_id == current_user.id,
+            can_verify=records.can_verify(current_user, record),
+            form=form or DecisionForm(),
+            **_record_context(_tracks()),
+        ),
+        status,
+    )
+
+
+@bp.route("/org/<int:org_id>/records/<int:record_id>")
+@role_required(*VERIFIER_ROLES)
+def record(org_id: int, record_id: int):
+    organization = _organization_or_404(org_id, VERIFIER_ROLES)
+    return _render_record(organization, _record_or_404(organization, record_id))
+
+
+@bp.route("/org/<int:org_id>/records/<int:record_id>/decide", methods=["POST"])
+@role_required(*VERIFIER_ROLES)
+def decide_record(org_id: int, record_id: int):
+    organization = _organization_or_404(org_id, VERIFIER_ROLES)
+    record = _record_or_404(organization, record_id)
+    form = DecisionForm()
+    if record.user_id == current_user.id:
+        form.form_errors.append("You cannot verify or return your own records; another supervisor decides them.")
+        return _render_record(organization, record, form, 403)
+    if form.validate_on_submit():
+        verified = form.decision.data == "verify"
+        try:
+            records.decide(record, current_user, verified, form.comment.data)
+        except ServiceError as exc:
+            db.session.rollback()
+            add_form_error(form, exc)
+        else:
+            db.session.commit()
+            outcome = "verified" if verified else "returned to the learner"
+            flash(f"{RECORD_KIND_LABELS[record.kind]} record of {record.user.display_name} {outcome}.", "success")
+            return redirect(url_for(".verify_queue", org_id=organization.id))
+    return _render_record(organization, record, form)
+
+
+@bp.route("/org/<int:org_id>/records/<int:record_id>/evidence")
+@role_required(*VERIFIER_ROLES)
+def record_evidence(org_id: int, record_id: int):
+    """The record's evidence file, as a download, for the organization's supervisors (never site admins)."""
+    organization = _organization_or_404(org_id, VERIFIER_ROLES)
+    record = _record_or_404(organization, record_id)
+    evidence = record.evidence
+    if evidence is None or not records.can_see_evidence(current_user, evidence):
+        abort(404)
+    path = records.evidence_path(evidence, Path(current_app.config["EVIDENCE_DIR"]))
+    if not path.is_file():
+        abort(404)
+    response = send_file(
+        path, mimetype=evidence.content_type, as_attachment=True, download_name=evidence.original_name, max_age=0
+    )
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+# Training sessions: bulk attendance (trainers and org admins) -------------------------------------------
+
+
+def _attendance_form(organization: Organization, track: dict | None, **kwargs) -> TrainingSessionForm:
+    domains = verification.domain_labels((track or {}).get("requirements") or {})
+    return training_session_form(domains, orgs.organization_learners(organization), **kwargs)
+
+
+@bp.route("/org/<int:org_id>/training-sessions")
+@role_required(*ATTENDANCE_ROLES)
+def training_sessions(org_id: int):
+    organization = _organization_or_404(org_id, ATTENDANCE_ROLES)
+    return render_template(
+        "org/training_sessions.html",
+        organization=organization,
+        nav_links=_nav_links(organization),
+        sessions=verification.training_sessions(organization),
+    )
+
+
+def _render_new_session(organization: Organization, track: dict | None, form: TrainingSessionForm):
+    return render_template(
+        "org/training_session_new.html",
+        organization=organization,
+        nav_links=_nav_links(organization),
+        track=track,
+        form=form,
+    )
+
+
+@bp.route("/org/<int:org_id>/training-sessions/new")
+@role_required(*ATTENDANCE_ROLES)
+def new_training_session(org_id: int):
+    organization = _organization_or_404(org_id, ATTENDANCE_ROLES)
+    _, track = _release_and_track()
+    return _render_new_session(organization, track, _attendance_form(organization, track, provider=organization.name))
+
+
+@bp.route("/org/<int:org_id>/training-sessions/new", methods=["POST"])
+@role_required(*ATTENDANCE_ROLES)
+def create_training_session(org_id: int):
+    organization = _organization_or_404(org_id, ATTENDANCE_ROLES)
+    _, track = _release_and_track()
+    form = _attendance_form(organization, track)
+    if track is None:
+        form.form_errors.append("There is no certification track yet, so training hours cannot be recorded.")
+    elif form.validate_on_submit():
+        attendees = verification.chosen_learners(orgs.organization_learners(organization), form.attendees.data or [])
+        try:
+            session = records.record_attendance(
+                organization,
+                current_user,
+                form.title.data,
+                form.provider.data,
+                form.held_on.data,
+                form.domain_hours(),
+                attendees,
+                track.get("requirements") or {},
+            )
+        except ServiceError as exc:
+            db.session.rollback()
+            add_form_error(form, _on_form_field(exc))
+        else:
+            db.session.commit()
+            flash(
+                f"Attendance of {session.title} recorded: {len(attendees)} verified training "
+                f"record{'s' if len(attendees) != 1 else ''}.",
+                "success",
+            )
+            return redirect(url_for(".training_sessions", org_id=organization.id))
+    return _render_new_session(organization, track, form)
+
+
+def _on_form_field(error: ServiceError) -> ServiceError:
+    """A record service error placed on the attendance form's field (the date, or the form for the hours)."""
+    fields = {"started_on": "held_on", "hours": None, "domain_hours": None}
+    return ServiceError(str(error), fields.get(error.field, error.field)) if error.field in fields else error
 
 
 # Joining (any logged-in user) --------------------------------------------------------------------------

@@ -9,7 +9,7 @@ from app.charts import line_chart
 from app.extensions import db
 from app.forms import PostForm
 from app.models.base import utcnow
-from app.services import exams, progress, readiness, scheduler
+from app.services import exams, learner_pathway, progress, readiness, scheduler
 from app.services.banks import get_track, latest_release
 
 bp = Blueprint("progress", __name__)
@@ -39,5 +39,6 @@ def dashboard():
         domains=progress.domain_progress(current_user, release),
         attempts=progress.recent_attempts(current_user),
         due=scheduler.due_count(current_user.id, release.bank_id, utcnow()),
+        reminders=learner_pathway.reminders(current_user, release.tracks),
         form=PostForm(),
     )

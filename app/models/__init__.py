@@ -10,10 +10,16 @@ from app.models.organization import (
     QuestionSet,
     QuestionSetAssignment,
 )
+from app.models.pathway import Certification, EvidenceFile, LearnerRecord, RecordEvent, TrainingSession
 from app.models.progress import BankCalibration, Certificate, ReadinessSnapshot, ReviewCard
 from app.models.user import Membership, Organization, User
 
 __all__ = [
+    "Certification",
+    "EvidenceFile",
+    "LearnerRecord",
+    "RecordEvent",
+    "TrainingSession",
     "ApiToken",
     "Cohort",
     "CohortMember",

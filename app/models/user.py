@@ -11,8 +11,13 @@ from sqlalchemy.orm import Mapped, mapped_column, relationship
 from app.extensions import db
 from app.models.base import utcnow
 
-ROLES = ("learner", "trainer", "org_admin")
-ROLE_LABELS = {"learner": "Trainee", "trainer": "Trainer", "org_admin": "Organization admin"}
+ROLES = ("learner", "trainer", "supervisor", "org_admin")
+ROLE_LABELS = {
+    "learner": "Trainee",
+    "trainer": "Trainer",
+    "supervisor": "Supervisor",
+    "org_admin": "Organization admin",
+}
 
 
 class User(UserMixin, db.Model):

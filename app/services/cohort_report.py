@@ -5,6 +5,11 @@ dashboard of 5,000 learners run 20,000 queries. This module asks the same questi
 group (window functions partitioned by learner) and feeds the answers to readiness's pure math, so a
 learner's row here always equals ``readiness.evaluate`` for that learner.
 
+Each row also carries the learner's certification pathway (``pathway.progress_by_user``: education,
+experience and supervision hours, attestations) and the number of their records waiting for this
+organization's supervisors, in three more grouped queries. "Ready to apply" = every requirement verified
+and exam readiness met. ``PATHWAY_FILTERS`` narrow the rows to ready / pending / incomplete learners.
+
 The CSV export (``report_csv``) has one row per learner; CSV_COLUMNS documents its header.
 """
 
@@ -12,8 +17,8 @@ from __future__ import annotations
 
 import csv
 import io
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime, timedelta
 
 from sqlalchemy import Integer, case, cast, distinct, func, select
 
@@ -23,6 +28,7 @@ from app.models import (
     BankRelease,
     Cohort,
     CohortMember,
+    LearnerRecord,
     Membership,
     Organization,
     QuestionVersion,
@@ -31,7 +37,9 @@ from app.models import (
     User,
 )
 from app.models.base import utcnow
-from app.services import calibration, evidence, exams, readiness
+from app.services import calibration, evidence, exams, pathway, readiness
+from app.services.banks import release_counts_by_domain
+from app.services.pathway import PathwayProgress
 from app.services.readiness import DEFAULT_RULES, answered_conditions
 
 STALLED_AFTER = timedelta(days=14)
@@ -55,8 +63,41 @@ CSV_COLUMNS = (
     ("ready", "yes/no: " + FLAG_HELP["ready"]),
     ("stalled", "yes/no: " + FLAG_HELP["stalled"]),
     ("at_risk", "yes/no: " + FLAG_HELP["at_risk"]),
+    (
+        "education",
+        "Share (0-1) of the education hours requirement verified: the lowest of the total and each domain's "
+        "minimum, so 1 means all of it is met. Empty when the track asks for no education hours.",
+    ),
+    ("experience", "Share (0-1) of the required work experience hours verified; empty when not required."),
+    ("supervision", "Share (0-1) of the required supervision hours verified; empty when not required."),
+    ("attestations_verified", "Attestations verified by a supervisor."),
+    ("attestations_required", "Attestations the track asks for."),
+    ("pending_verifications", "The learner's records waiting for this organization's supervisors."),
+    ("requirements_met", "yes/no: every hours requirement and attestation of the track is verified."),
+    ("ready_to_apply", "yes/no: requirements_met and ready (every requirement verified and exam readiness met)."),
+    (
+        "recertification_due",
+        "Due date (ISO 8601) of the current recertification cycle once the learner recorded their "
+        "certification; empty before.",
+    ),
 )
 SORT_KEYS = ("name", "probability", "coverage", "answers", "last_active", "exams_passed")
+PATHWAY_HEADER = (
+    "education",
+    "experience",
+    "supervision",
+    "attestations_verified",
+    "attestations_required",
+    "pending_verifications",
+    "requirements_met",
+    "ready_to_apply",
+    "recertification_due",
+)
+PATHWAY_FILTERS = {
+    "ready": "Ready to apply",
+    "pending": "Waiting for verification",
+    "incomplete": "Requirements not yet met",
+}
 FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
@@ -75,10 +116,64 @@ class LearnerRow:
     stalled: bool
     at_risk: bool
     enough_evidence: bool = True
+    pathway: PathwayProgress | None = None  # the certification requirements beyond the exam
+    pending_records: int = 0  # records waiting for this organization's supervisors
 
     @property
     def ready(self) -> bool:
+        """Exam readiness: every readiness rule is met."""
         return all(self.rules.values())
+
+    @property
+    def education_share(self) -> float | None:
+        """The least complete part of the education requirement (total or a domain minimum), or None."""
+        if self.pathway is None or not self.pathway.education:
+            return None
+        return min(line.share for line in self.pathway.education)
+
+    @property
+    def experience_share(self) -> float | None:
+        line = self.pathway.experience if self.pathway else None
+        return line.share if line else None
+
+    @property
+    def supervision_share(self) -> float | None:
+        line = self.pathway.supervision if self.pathway else None
+        return line.share if line else None
+
+    @property
+    def attestations_verified(self) -> int:
+        return sum(1 for line in self.pathway.attestations if line.met) if self.pathway else 0
+
+    @property
+    def attestations_required(self) -> int:
+        return len(self.pathway.attestations) if self.pathway else 0
+
+    @property
+    def requirements_met(self) -> bool:
+        """Every requirement beyond the exam is verified (False when the pathway is unknown)."""
+        return self.pathway is not None and self.pathway.requirements_met
+
+    @property
+    def ready_to_apply(self) -> bool:
+        """Every requirement verified and exam readiness met."""
+        return self.ready and self.requirements_met
+
+    @property
+    def recertification_due(self) -> date | None:
+        """The current recertification cycle's due date, once the learner is certified; else None."""
+        cycle = self.pathway.cycle if self.pathway else None
+        return cycle.end if cycle else None
+
+    def matches(self, pathway_filter: str | None) -> bool:
+        """Whether the row passes a PATHWAY_FILTERS key (None: every row does)."""
+        if pathway_filter == "ready":
+            return self.ready_to_apply
+        if pathway_filter == "pending":
+            return self.pending_records > 0
+        if pathway_filter == "incomplete":
+            return not self.requirements_met
+        return True
 
     @property
     def chance(self) -> str:
@@ -101,6 +196,10 @@ class CohortReport:
     generated_at: datetime
     cohort: Cohort | None = None
     counts: dict[str, int] = field(default_factory=dict)
+    has_pathway: bool = False  # the track lists requirements beyond the exam
+    pathway_filter: str | None = None  # the PATHWAY_FILTERS key the rows were narrowed to
+    pathway_counts: dict[str, int] = field(default_factory=dict)  # PATHWAY_FILTERS key -> learners (all rows)
+    total: int = 0  # learners before the pathway filter
 
 
 @dataclass(frozen=True)
@@ -133,6 +232,20 @@ def learner_ids(organization: Organization, cohort: Cohort | None = None):
 
 def _learners(ids) -> list[tuple[int, str, str]]:
     return list(db.session.execute(select(User.id, User.display_name, User.email).where(User.id.in_(ids))).all())
+
+
+def pending_records(ids, organization: Organization) -> dict[int, int]:
+    """Per user: their records filed with this organization that wait for a supervisor (one grouped query)."""
+    rows = db.session.execute(
+        select(LearnerRecord.user_id, func.count())
+        .where(
+            LearnerRecord.user_id.in_(ids),
+            LearnerRecord.organization_id == organization.id,
+            LearnerRecord.status == "pending",
+        )
+        .group_by(LearnerRecord.user_id)
+    )
+    return {user_id: int(count) for user_id, count in rows}
 
 
 def _release_size(release: BankRelease) -> int:
@@ -257,13 +370,17 @@ def build_report(
     cohort: Cohort | None = None,
     now: datetime | None = None,
     sort: str = "name",
+    pathway_filter: str | None = None,
 ) -> CohortReport:
     """Readiness of every learner of the organization (or of one cohort) on a track, in a fixed number of queries.
 
     Overdue exams of these learners are submitted first (as the learner's own pages do), unless ``now``
     asks for the report as of an earlier moment (later answers and exams are then ignored).
-    ``sort`` is one of SORT_KEYS, with a leading "-" for descending order.
+    ``sort`` is one of SORT_KEYS, with a leading "-" for descending order. ``pathway_filter`` (a
+    PATHWAY_FILTERS key) keeps only those rows; the counts are over every learner.
     """
+    if pathway_filter is not None and pathway_filter not in PATHWAY_FILTERS:
+        raise ValueError(f"unknown pathway filter {pathway_filter!r}")
     ids = learner_ids(organization, cohort)
     if now is None:
         exams.expire_due(user_ids=ids)
@@ -280,28 +397,41 @@ def build_report(
         params,
         params.exam_model(release),
         release.domains,
-        readiness.release_sizes(release),
+        release_counts_by_domain(release),
         _release_size(release),
         now or utcnow(),
     )
+    today = now.date() if now is not None else None
+    progress = pathway.progress_by_user(ids, track, today)
+    empty = pathway.progress_for(track.get("requirements") or {}, [], today=today)
+    waiting = pending_records(ids, organization)
     rows = [
-        _row(
-            learner,
-            context,
-            answers.get(learner[0], []),
-            seen.get(learner[0], _Activity()),
-            exam_records.get(learner[0], _Exams()),
+        replace(
+            _row(
+                learner,
+                context,
+                answers.get(learner[0], []),
+                seen.get(learner[0], _Activity()),
+                exam_records.get(learner[0], _Exams()),
+            ),
+            pathway=progress.get(learner[0], empty),
+            pending_records=waiting.get(learner[0], 0),
         )
         for learner in learners
     ]
+    shown = [row for row in rows if row.matches(pathway_filter)]
     return CohortReport(
         track_id=track["id"],
         track_title=track["title"],
         domain_names={domain: release.domains.get(domain, domain) for domain in blueprint},
-        rows=sort_rows(rows, sort),
+        rows=sort_rows(shown, sort),
         generated_at=context.now,
         cohort=cohort,
         counts={flag: sum(1 for row in rows if flag in row.flags) for flag in FLAG_HELP},
+        has_pathway=bool(track.get("requirements")),
+        pathway_filter=pathway_filter,
+        pathway_counts={key: sum(1 for row in rows if row.matches(key)) for key in PATHWAY_FILTERS},
+        total=len(rows),
     )
 
 
@@ -342,6 +472,7 @@ def csv_header(report: CohortReport) -> list[str]:
         "ready",
         "stalled",
         "at_risk",
+        *PATHWAY_HEADER,
     ]
 
 
@@ -353,6 +484,26 @@ def safe_cell(value: object) -> str:
 
 def _yes(flag: bool) -> str:
     return "yes" if flag else "no"
+
+
+def _share(value: float | None) -> str:
+    return "" if value is None else f"{value:.3f}"
+
+
+def _pathway_cells(row: LearnerRow) -> list[object]:
+    """The pathway columns of one row, in PATHWAY_HEADER order."""
+    due = row.recertification_due
+    return [
+        _share(row.education_share),
+        _share(row.experience_share),
+        _share(row.supervision_share),
+        row.attestations_verified,
+        row.attestations_required,
+        row.pending_records,
+        _yes(row.requirements_met),
+        _yes(row.ready_to_apply),
+        due.isoformat() if due else "",
+    ]
 
 
 def csv_rows(report: CohortReport) -> list[list[str]]:
@@ -372,6 +523,7 @@ def csv_rows(report: CohortReport) -> list[list[str]]:
             _yes(row.ready),
             _yes(row.stalled),
             _yes(row.at_risk),
+            *_pathway_cells(row),
         ]
         rows.append([safe_cell(cell) for cell in cells])
     return rows

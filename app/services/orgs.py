@@ -31,7 +31,7 @@ MAX_INVITATION_DAYS = 90
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L: easy to read aloud and type
 CODE_LENGTH = 10
 CODE_GROUP = 5
-ROLE_RANK = {role: rank for rank, role in enumerate(ROLES)}  # learner < trainer < org_admin
+ROLE_RANK = {role: rank for rank, role in enumerate(ROLES)}  # learner < trainer < supervisor < org_admin
 SLUG_PATTERN = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?")
 _SEPARATORS = re.compile(r"[\s\-\u2010-\u2015]+")
 
@@ -81,9 +81,18 @@ def administered_organizations(user: User) -> list[Organization]:
 
 def administered_organization(user: User, organization_id: int) -> Organization | None:
     """The organization if the user administers it (site admins: any), else None."""
+    return organization_with_role(user, organization_id, ("org_admin",))
+
+
+def organization_with_role(user: User, organization_id: int, roles: tuple[str, ...]) -> Organization | None:
+    """The organization if the user holds one of ``roles`` in it (site admins: any), else None.
+
+    Supervisors reach the verification pages and trainers the attendance pages of their own organization
+    this way; another organization answers None (the routes turn it into a 404).
+    """
     query = select(Organization).where(Organization.id == organization_id)
     if not user.is_admin:
-        query = query.join(Membership).where(Membership.user_id == user.id, Membership.role == "org_admin")
+        query = query.join(Membership).where(Membership.user_id == user.id, Membership.role.in_(roles))
     return db.session.scalar(query)
 
 

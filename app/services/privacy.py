@@ -1,18 +1,26 @@
 """Privacy self-service: a learner downloads everything stored about them, or deletes their account.
 
-The export never contains the password hash or the session token. Deleting removes the user's own rows
-explicitly (SQLite does not enforce the ON DELETE CASCADE of the foreign keys unless told to, so nothing
-is left to the database) and clears the authorship of content others still use (question versions,
-question sets, invitations, API tokens). Nobody can delete the last site admin, or the last organization
-admin of an organization.
+The export never contains the password hash or the session token. It holds the learner's pathway records
+with their audit trail, their certifications and their evidence files' metadata (not the files), and their
+statements, private ones included: it is their own data.
+
+Deleting removes the user's own rows explicitly (SQLite does not enforce the ON DELETE CASCADE of the
+foreign keys unless told to, so nothing is left to the database), and clears the authorship of content
+others still use (question versions, question sets, invitations, API tokens, training sessions, and the
+supervisor's name on other learners' decisions and trail). The user's stored evidence files are removed
+once the deletion is committed (not before: a rolled-back deletion keeps them). Nobody can delete the last
+site admin, or the last organization admin of an organization.
 """
 
 from __future__ import annotations
 
-from datetime import datetime
+import shutil
+from datetime import date, datetime
+from pathlib import Path
 
-from sqlalchemy import delete, func, select, update
-from sqlalchemy.orm import joinedload, selectinload
+from flask import current_app
+from sqlalchemy import delete, event, func, select, update
+from sqlalchemy.orm import Session, joinedload, selectinload
 from werkzeug.security import check_password_hash
 
 from app.extensions import db
@@ -21,16 +29,21 @@ from app.models import (
     Attempt,
     BankRelease,
     Certificate,
+    Certification,
     Cohort,
     CohortMember,
+    EvidenceFile,
     Invitation,
+    LearnerRecord,
     Membership,
     QuestionSet,
     QuestionSetAssignment,
     QuestionVersion,
     ReadinessSnapshot,
+    RecordEvent,
     Response,
     ReviewCard,
+    TrainingSession,
     User,
 )
 from app.models.base import utcnow
@@ -47,11 +60,19 @@ AUTHORSHIP_COLUMNS = (
     (QuestionSetAssignment, "assigned_by_id"),
     (Invitation, "created_by_id"),
     (ApiToken, "created_by_id"),
+    (TrainingSession, "created_by_id"),
+    (LearnerRecord, "decided_by_id"),  # a supervisor's decisions on other learners' records stay, unsigned
+    (RecordEvent, "actor_id"),
 )
+FILES_TO_REMOVE = "privacy.files_to_remove"  # Session.info key: evidence folders to delete after the commit
 
 
 def _iso(moment: datetime | None) -> str | None:
     return moment.isoformat(timespec="seconds") + "Z" if moment else None
+
+
+def _day(value: date | None) -> str | None:
+    return value.isoformat() if value else None
 
 
 # Export ------------------------------------------------------------------------------------------------
@@ -69,6 +90,9 @@ def export_user_data(user: User) -> dict:
         "review_cards": [_review_card(c) for c in _owned(ReviewCard, user, ReviewCard.id)],
         "readiness_snapshots": [_snapshot(s) for s in _owned(ReadinessSnapshot, user, ReadinessSnapshot.taken_at)],
         "certificates": [_certificate(c) for c in _owned(Certificate, user, Certificate.issued_at)],
+        "learner_records": [_record(r, user) for r in _records(user)],
+        "evidence_files": [_evidence(e) for e in _owned(EvidenceFile, user, EvidenceFile.id)],
+        "certifications": [_certification(c) for c in _owned(Certification, user, Certification.certified_on)],
     }
 
 
@@ -197,6 +221,78 @@ def _certificate(certificate: Certificate) -> dict:
     }
 
 
+def _records(user: User) -> list[LearnerRecord]:
+    query = (
+        select(LearnerRecord)
+        .where(LearnerRecord.user_id == user.id)
+        .order_by(LearnerRecord.created_at, LearnerRecord.id)
+        .options(
+            joinedload(LearnerRecord.organization),
+            joinedload(LearnerRecord.decided_by),
+            selectinload(LearnerRecord.events).joinedload(RecordEvent.actor),
+        )
+    )
+    return list(db.session.scalars(query).unique())
+
+
+def _person(person: User | None, user: User) -> str | None:
+    """Who did something, as the learner's export names them."""
+    if person is None:
+        return None
+    return "you" if person.id == user.id else person.display_name
+
+
+def _record(record: LearnerRecord, user: User) -> dict:
+    """One pathway record with its audit trail; the statement in full (private ones too: it is the learner's)."""
+    return {
+        "id": record.id,
+        "kind": record.kind,
+        "title": record.title,
+        "provider": record.provider,
+        "started_on": _day(record.started_on),
+        "ended_on": _day(record.ended_on),
+        "hours": record.hours,
+        "domain_hours": record.domain_hours,
+        "attestation": record.attestation,
+        "statement": record.statement,
+        "statement_shared": record.shared,
+        "organization": record.organization.name if record.organization else None,
+        "evidence_file_id": record.evidence_id,
+        "training_session_id": record.training_session_id,
+        "status": record.status,
+        "supersedes_id": record.supersedes_id,
+        "created_at": _iso(record.created_at),
+        "decided_by": _person(record.decided_by, user),
+        "decided_at": _iso(record.decided_at),
+        "comment": record.comment,
+        "events": [
+            {"action": e.action, "by": _person(e.actor, user), "comment": e.comment, "at": _iso(e.at)}
+            for e in record.events
+        ],
+    }
+
+
+def _evidence(evidence: EvidenceFile) -> dict:
+    """An uploaded file's metadata (the file itself is downloaded from the record's page)."""
+    return {
+        "id": evidence.id,
+        "original_name": evidence.original_name,
+        "content_type": evidence.content_type,
+        "size": evidence.size,
+        "sha256": evidence.sha256,
+        "uploaded_at": _iso(evidence.created_at),
+    }
+
+
+def _certification(certification: Certification) -> dict:
+    return {
+        "track": certification.track,
+        "certified_on": _day(certification.certified_on),
+        "credential_number": certification.credential_number,
+        "recorded_at": _iso(certification.created_at),
+    }
+
+
 # Deletion ----------------------------------------------------------------------------------------------
 
 
@@ -253,10 +349,20 @@ def delete_account(user: User, password: str, confirmation: str) -> None:
     erase_user(user.id)
 
 
-def erase_user(user_id: int) -> None:
-    """Remove a user's rows in dependency order and unlink them from content that stays."""
+def erase_user(user_id: int, evidence_root: Path | str | None = None) -> None:
+    """Remove a user's rows in dependency order and unlink them from content that stays.
+
+    The user's evidence folder under ``evidence_root`` (default: the EVIDENCE_DIR setting) is removed
+    once the session commits.
+    """
     attempt_ids = select(Attempt.id).where(Attempt.user_id == user_id).scalar_subquery()
+    record_ids = select(LearnerRecord.id).where(LearnerRecord.user_id == user_id).scalar_subquery()
     statements = [
+        delete(RecordEvent).where(RecordEvent.record_id.in_(record_ids)),
+        update(LearnerRecord).where(LearnerRecord.user_id == user_id).values(supersedes_id=None, evidence_id=None),
+        delete(LearnerRecord).where(LearnerRecord.user_id == user_id),
+        delete(EvidenceFile).where(EvidenceFile.user_id == user_id),
+        delete(Certification).where(Certification.user_id == user_id),
         delete(ReadinessSnapshot).where(ReadinessSnapshot.user_id == user_id),
         delete(Response).where(Response.attempt_id.in_(attempt_ids)),
         delete(Attempt).where(Attempt.user_id == user_id),
@@ -273,3 +379,19 @@ def erase_user(user_id: int) -> None:
     for statement in statements:
         db.session.execute(statement.execution_options(synchronize_session="fetch"))
     db.session.flush()
+    root = evidence_root if evidence_root is not None else current_app.config.get("EVIDENCE_DIR")
+    if root:
+        db.session.info.setdefault(FILES_TO_REMOVE, []).append(Path(root) / str(int(user_id)))
+
+
+@event.listens_for(Session, "after_commit")
+def _remove_files_after_commit(session: Session) -> None:
+    """Delete the evidence folders of accounts whose deletion was just committed."""
+    for folder in session.info.pop(FILES_TO_REMOVE, []):
+        shutil.rmtree(folder, ignore_errors=True)
+
+
+@event.listens_for(Session, "after_rollback")
+def _keep_files_after_rollback(session: Session) -> None:
+    """A rolled-back deletion keeps the files."""
+    session.info.pop(FILES_TO_REMOVE, None)

@@ -24,6 +24,7 @@ from app.extensions import db
 from app.models import Attempt, BankRelease, QuestionVersion, ReadinessSnapshot, ReleaseItem, Response, User
 from app.models.base import utcnow
 from app.services import calibration, evidence, irt
+from app.services.banks import release_counts_by_domain
 from quizbank.blueprint import allocate
 
 RECENT_ANSWERS = 50  # independent answers per domain that feed its estimate (fewer when the bank is smaller)
@@ -400,22 +401,13 @@ def _domain_estimate(posterior, exam: irt.ExamModel, domain: str, name: str, wei
 # --- Public API ------------------------------------------------------------------------------------------
 
 
-def release_sizes(release: BankRelease) -> dict[str, int]:
-    """Questions per domain in a release."""
-    rows = db.session.execute(
-        select(QuestionVersion.domain, func.count())
-        .join(ReleaseItem, ReleaseItem.question_version_id == QuestionVersion.id)
-        .where(ReleaseItem.release_id == release.id)
-        .group_by(QuestionVersion.domain)
-    )
-    return dict(rows.all())
-
-
 def learner_estimate(user: User, release: BankRelease, track: dict, now: datetime | None = None) -> Estimate:
     """One learner's estimate on a track from their independent answers in this bank."""
     params = calibration.parameters(release.bank_id)
     answers = evidence.answers_for([user.id], release.bank_id, now).get(user.id, [])
-    return estimate(answers, params, params.exam_model(release), track, release.domains, release_sizes(release))
+    return estimate(
+        answers, params, params.exam_model(release), track, release.domains, release_counts_by_domain(release)
+    )
 
 
 def abilities_for_selection(user: User, release: BankRelease):

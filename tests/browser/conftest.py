@@ -86,6 +86,7 @@ def live_server(tmp_path_factory, _browser_requirements):
             "PASSWORD_HASH_METHOD": "pbkdf2:sha256:1000",
             "RATELIMIT_ENABLED": False,
             "DEFAULT_BANK": "peer-specialist",
+            "EVIDENCE_DIR": str(tmp_path_factory.mktemp("evidence")),
         }
     )
     with app.app_context():
