@@ -1,4 +1,4 @@
-"""Demo data: an organization with a trainer, an org admin, a site admin and trainees with history."""
+"""Demo data: an organization with a trainer, a supervisor, an org admin, a site admin and trainees with history."""
 
 from __future__ import annotations
 
@@ -18,6 +18,7 @@ DEMO_USERS = [
     ("Site admin", "admin@example.org", "Alex Admin", None, True),
     ("Organization admin", "orgadmin@example.org", "Olu Okafor", "org_admin", False),
     ("Trainer", "trainer@example.org", "Teresa Lopez", "trainer", False),
+    ("Supervisor", "supervisor@example.org", "Marcus Bell", "supervisor", False),
     ("Trainee", "trainee@example.org", "Sam Rivera", "learner", False),
     ("Trainee", "jordan@example.org", "Jordan Lee", "learner", False),
     ("Trainee", "priya@example.org", "Priya Natarajan", "learner", False),
