@@ -293,7 +293,7 @@ def _coverage_rule(value: float, minimum: float, you: bool = True) -> RuleCheck:
 
 
 def _probability_rule(value: float, target: float, estimate: Estimate, you: bool = True) -> RuleCheck:
-    label = f"Reach a {shown_percent(target)}% estimated chance of passing"
+    label = f"Reach an estimated {shown_percent(target)}% chance of passing"
     if not estimate.enough:
         missing = plural(estimate.required - estimate.evidence, "more first-time answer")
         detail = f"Not enough answers yet: the estimate appears after {missing}."
