@@ -2,25 +2,25 @@
 
 from __future__ import annotations
 
-import re
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
 
 import yaml
 
+from quizbank import rules
 from quizbank.errors import BankError, Problem
 from quizbank.model import DIFFICULTIES, Bank, ExamForm, Option, Question, Scenario, Track
 from quizbank.requirements import load_requirements
 from quizbank.semver import parse_version
 from quizbank.yamlsrc import LineDict, LineList, load_yaml
 
-SLUG = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
+SLUG = rules.SLUG
 MAX_FILE_BYTES = 1_000_000
 
 BANK_KEYS = {"id", "title", "version", "domains", "tags", "competencies"}
 SCENARIO_KEYS = {"id", "domain", "tags", "competencies", "content_note", "scenario", "questions"}
-MAX_CONTENT_NOTE = 120
+MAX_CONTENT_NOTE = rules.MAX_CONTENT_NOTE
 QUESTION_KEYS = {"id", "stem", "difficulty", "tags", "options"}
 OPTION_KEYS = {"text", "correct", "rationale"}
 TRACK_KEYS = {"id", "title", "exam", "blueprint", "readiness", "notes", "requirements"}
@@ -185,45 +185,84 @@ def _load_manifest(f: _File) -> dict[str, Any] | None:
     }
 
 
-def _load_option(f: _File, raw: Any, line: int) -> Option | None:
+def _reported(mapping: LineDict, key: str) -> bool:
+    """True when the loader already reported this key: missing (a required key) or not text."""
+    value = mapping.get(key)
+    return key not in mapping or (value is not None and not isinstance(value, str))
+
+
+def _rule_problems(f: _File, problems: list[rules.ItemProblem], lines: dict[str, int], reported: set[str]) -> None:
+    """Report the item rules' problems at their fields' lines, except for fields already reported."""
+    for problem in problems:
+        if problem.field not in reported:
+            f.error(lines.get(problem.field, lines["*"]), problem.message)
+
+
+def _load_option(f: _File, raw: Any, line: int) -> tuple[Option | None, set[str]]:
+    """The option (None when it is not a mapping) and its parts whose problems are already reported."""
     if not isinstance(raw, LineDict):
         f.error(line, f"an option must be a mapping with text, rationale and optional correct, got {_kind(raw)}")
-        return None
+        return None, {"text", "rationale"}
     f.check_keys(raw, OPTION_KEYS, ("text", "rationale"), "option")
     correct = raw.get("correct", False)
     if not isinstance(correct, bool):
         f.error(raw.line_of("correct"), "'correct' must be true or false")
         correct = False
-    return Option(text=f.text(raw, "text"), correct=correct, rationale=f.text(raw, "rationale"))
+    reported = {key for key in ("text", "rationale") if _reported(raw, key)}
+    option = Option(
+        text=f.text(raw, "text", required=False), correct=correct, rationale=f.text(raw, "rationale", required=False)
+    )
+    return option, reported
+
+
+def _question_lines(raw: LineDict, raw_options: LineList) -> dict[str, int]:
+    """{rule field: line} for a question mapping and its options ('*' is the question's own line)."""
+    lines = {
+        "*": raw.line,
+        "question_id": raw.line_of("id"),
+        "stem": raw.line_of("stem"),
+        "difficulty": raw.line_of("difficulty"),
+        rules.OPTIONS: raw.line_of("options"),
+        rules.KEY: raw.line_of("options"),
+    }
+    for index, item in enumerate(raw_options):
+        for part in ("text", "rationale"):
+            own = item.line_of(part) if isinstance(item, LineDict) else raw_options.line_of(index)
+            lines[rules.option_field(index, part)] = own
+    return lines
 
 
 def _load_question(f: _File, raw: Any, line: int, manifest: dict) -> Question | None:
+    """One question mapping: its keys and types here, its content by the item rules (quizbank.rules)."""
     if not isinstance(raw, LineDict):
         f.error(line, f"a question must be a mapping, got {_kind(raw)}")
         return None
     f.check_keys(raw, QUESTION_KEYS, ("id", "stem", "difficulty", "options"), "question")
     difficulty = raw.get("difficulty")
-    if "difficulty" in raw and difficulty not in DIFFICULTIES:
-        f.error(raw.line_of("difficulty"), f"difficulty must be one of {', '.join(DIFFICULTIES)}, got {difficulty!r}")
     raw_options = f.sequence(raw, "options")
-    options = [_load_option(f, item, raw_options.line_of(i)) for i, item in enumerate(raw_options)]
-    options = [o for o in options if o is not None]
-    options_line = raw.line_of("options")
-    if "options" in raw and not 3 <= len(raw_options) <= 4:
-        f.error(options_line, f"a question needs 3 or 4 options, found {len(raw_options)}")
-    correct = sum(o.correct for o in options)
-    if options and correct != 1:
-        f.error(options_line, f"exactly one option must have correct: true, found {correct}")
-    texts = [o.text.casefold() for o in options if o.text]
-    if len(set(texts)) != len(texts):
-        f.error(options_line, "two options have the same text")
-    return Question(
-        id=f.slug(raw, "id"),
-        stem=f.text(raw, "stem"),
+    loaded = [_load_option(f, item, raw_options.line_of(i)) for i, item in enumerate(raw_options)]
+    placeholders = [o or Option(text="", correct=False, rationale="") for o, _ in loaded]
+    question = Question(
+        id=f.text(raw, "id", required=False),
+        stem=f.text(raw, "stem", required=False),
         difficulty=difficulty if difficulty in DIFFICULTIES else "medium",
-        options=tuple(options),
+        options=tuple(o for o, _ in loaded if o is not None),
         tags=f.vocabulary_list(raw, "tags", manifest["tags"]),
     )
+    problems = rules.check_question(question.stem, difficulty, placeholders, question.id)
+    _rule_problems(f, problems, _question_lines(raw, raw_options), _question_reported(raw, loaded))
+    return question
+
+
+def _question_reported(raw: LineDict, loaded: list[tuple[Option | None, set[str]]]) -> set[str]:
+    """Rule fields of a question whose problem the loader already reported (missing keys, values not text)."""
+    reported = {rules.option_field(i, part) for i, (_, parts) in enumerate(loaded) for part in parts}
+    reported |= {field for field, key in (("question_id", "id"), ("stem", "stem")) if _reported(raw, key)}
+    if "difficulty" not in raw:
+        reported.add("difficulty")
+    if "options" not in raw:
+        reported |= {rules.OPTIONS, rules.KEY}
+    return reported
 
 
 def _load_scenario(f: _File, manifest: dict) -> tuple[Scenario, dict[str, int]] | None:
@@ -245,22 +284,33 @@ def _load_scenario(f: _File, manifest: dict) -> tuple[Scenario, dict[str, int]] 
         if question is not None:
             questions.append(question)
             lines[question.id] = raw.line_of("id") if isinstance(raw, LineDict) else raw_questions.line_of(index)
-    content_note = f.text(data, "content_note")
-    if len(content_note) > MAX_CONTENT_NOTE:
-        f.error(data.line_of("content_note"), f"'content_note' must be at most {MAX_CONTENT_NOTE} characters")
     scenario = Scenario(
-        id=f.slug(data, "id"),
+        id=f.text(data, "id", required=False),
         domain=domain,
         text=f.text(data, "scenario"),
-        content_note=content_note,
+        content_note=f.text(data, "content_note"),
         questions=tuple(questions),
         tags=f.vocabulary_list(data, "tags", manifest["tags"]),
         competencies=f.vocabulary_list(data, "competencies", manifest["competencies"]),
     )
+    _check_scenario_rules(f, data, scenario)
     lines[f"scenario:{scenario.id}"] = data.line_of("id")
     if "scenario" not in data and len(raw_questions) > 1:
         f.error(data.line_of("questions"), "a stand-alone item file (no 'scenario' text) holds exactly one question")
     return scenario, lines
+
+
+def _check_scenario_rules(f: _File, data: LineDict, scenario: Scenario) -> None:
+    """The item rules for the scenario's own fields (id, text, content note), at their lines."""
+    lines = {
+        "*": data.line,
+        "scenario_id": data.line_of("id"),
+        "scenario": data.line_of("scenario"),
+        "content_note": data.line_of("content_note"),
+    }
+    reported = {field for field, key in (("scenario_id", "id"),) if _reported(data, key)}
+    problems = rules.check_scenario(scenario.text, scenario.content_note, scenario.id)
+    _rule_problems(f, problems, lines, reported)
 
 
 def _load_track(f: _File, manifest: dict) -> Track | None:

@@ -490,7 +490,7 @@ def test_cli_diff_of_a_broken_bank_exits_1(app, bank_copy):
     result = run_cli(app, "bank", "diff", str(bank_copy))
 
     assert result.exit_code == 1
-    assert f"{bank_copy / 'scenarios' / 'adv-two.yaml'}:8: difficulty must be one of" in result.stderr
+    assert f"{bank_copy / 'scenarios' / 'adv-two.yaml'}:8: Difficulty must be one of" in result.stderr
 
 
 def test_module_diff_between_two_folders(bank_copy):

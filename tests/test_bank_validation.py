@@ -210,7 +210,7 @@ def test_content_note_is_kept_and_capped(bank_copy):
     problem = scenario_problem(
         bank_copy, edited(SCENARIO, "tags: [stigma]\n", f"tags: [stigma]\ncontent_note: {'x' * 121}\n")
     )
-    assert_problem(problem, "adv-two.yaml", 4, "'content_note' must be at most 120 characters")
+    assert_problem(problem, "adv-two.yaml", 4, "Keep the content note to 120 characters (found 121).")
 
 
 def test_a_question_without_a_content_note_keeps_its_hash(bank_copy):
@@ -225,13 +225,13 @@ def test_two_options_are_too_few(bank_copy):
     last_option = "      - text: Tear the poster down.\n        rationale: Acts without consent or dialogue.\n"
     content = edited(SCENARIO, last_option, "")
     problem = scenario_problem(bank_copy, content)
-    assert_problem(problem, "adv-two.yaml", 9, "a question needs 3 or 4 options, found 2")
+    assert_problem(problem, "adv-two.yaml", 9, "A question needs 3 or 4 options, found 2.")
 
 
 def test_five_options_are_too_many(bank_copy):
     extra = "".join(f"      - text: Extra option {n}.\n        rationale: Extra rationale {n}.\n" for n in (4, 5))
     problem = scenario_problem(bank_copy, SCENARIO + extra)
-    assert_problem(problem, "adv-two.yaml", 9, "a question needs 3 or 4 options, found 5")
+    assert_problem(problem, "adv-two.yaml", 9, "A question needs 3 or 4 options, found 5.")
 
 
 def test_four_options_are_accepted(bank_copy):
@@ -241,19 +241,19 @@ def test_four_options_are_accepted(bank_copy):
 
 def test_no_correct_option_is_an_error(bank_copy):
     problem = scenario_problem(bank_copy, edited(SCENARIO, "        correct: true\n", ""))
-    assert_problem(problem, "adv-two.yaml", 9, "exactly one option must have correct: true, found 0")
+    assert_problem(problem, "adv-two.yaml", 9, "Mark exactly one option as the correct answer (found 0).")
 
 
 def test_two_correct_options_is_an_error(bank_copy):
     content = edited(SCENARIO, "      - text: Ignore it.\n", "      - text: Ignore it.\n        correct: true\n")
     problem = scenario_problem(bank_copy, content)
-    assert_problem(problem, "adv-two.yaml", 9, "exactly one option must have correct: true, found 2")
+    assert_problem(problem, "adv-two.yaml", 9, "Mark exactly one option as the correct answer (found 2).")
 
 
 def test_correct_must_be_a_boolean(bank_copy):
     write_scenario(bank_copy, edited(SCENARIO, "correct: true", "correct: maybe"))
     no_key, not_boolean = problems_of(bank_copy)
-    assert_problem(no_key, "adv-two.yaml", 9, "exactly one option must have correct: true, found 0")
+    assert_problem(no_key, "adv-two.yaml", 9, "Mark exactly one option as the correct answer (found 0).")
     assert_problem(not_boolean, "adv-two.yaml", 13, "'correct' must be true or false")
 
 
@@ -261,7 +261,7 @@ def test_correct_must_be_a_boolean(bank_copy):
 def test_empty_rationale_is_an_error(bank_copy, value):
     content = edited(SCENARIO, "rationale: Leaves stigma in place.", f"rationale: {value}")
     problem = scenario_problem(bank_copy, content)
-    assert_problem(problem, "adv-two.yaml", 11, "'rationale' must not be empty")
+    assert_problem(problem, "adv-two.yaml", 11, "Option A needs a rationale.")
 
 
 @pytest.mark.parametrize(("value", "kind"), [("yes", "true/false"), ("no", "true/false"), ("42", "int")])
@@ -279,12 +279,12 @@ def test_quoted_yes_is_valid_option_text(bank_copy):
 
 def test_duplicate_option_texts_are_an_error(bank_copy):
     problem = scenario_problem(bank_copy, edited(SCENARIO, "text: Ignore it.", "text: Tear the poster down."))
-    assert_problem(problem, "adv-two.yaml", 9, "two options have the same text")
+    assert_problem(problem, "adv-two.yaml", 9, "Two options have the same text.")
 
 
 def test_option_texts_differing_only_in_case_are_duplicates(bank_copy):
     problem = scenario_problem(bank_copy, edited(SCENARIO, "text: Ignore it.", "text: TEAR THE POSTER DOWN."))
-    assert_problem(problem, "adv-two.yaml", 9, "two options have the same text")
+    assert_problem(problem, "adv-two.yaml", 9, "Two options have the same text.")
 
 
 # --- vocabularies ------------------------------------------------------------------------------------
@@ -310,7 +310,7 @@ def test_unknown_question_tag_points_at_the_list_item(bank_copy):
 @pytest.mark.parametrize("value", ["tricky", "Hard", "3"])
 def test_bad_difficulty(bank_copy, value):
     problem = scenario_problem(bank_copy, edited(SCENARIO, "difficulty: hard", f"difficulty: {value}"))
-    assert_problem(problem, "adv-two.yaml", 8, "difficulty must be one of easy, medium, hard")
+    assert_problem(problem, "adv-two.yaml", 8, "Difficulty must be one of easy, medium, hard")
 
 
 # --- ids ---------------------------------------------------------------------------------------------
@@ -337,7 +337,12 @@ def test_file_name_must_match_scenario_id(bank_copy):
 
 def test_ids_must_be_lowercase_kebab(bank_copy):
     problem = scenario_problem(bank_copy, edited(SCENARIO, "id: adv-two-q1", "id: Adv_Two_Q1"))
-    assert_problem(problem, "adv-two.yaml", 6, "'id' must be lowercase-kebab-case, got 'Adv_Two_Q1'")
+    assert_problem(
+        problem,
+        "adv-two.yaml",
+        6,
+        "Use lowercase-kebab-case for the question id (letters, digits and single hyphens), got 'Adv_Two_Q1'.",
+    )
 
 
 # --- bank.yaml and tracks ----------------------------------------------------------------------------

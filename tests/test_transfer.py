@@ -256,7 +256,9 @@ def test_broken_yaml_in_a_zip_shows_file_and_line_and_imports_nothing(app, admin
 
     token = upload_token(admin, zip_folder(bank_copy))
     html = preview(admin, token)
-    assert "mini/scenarios/adv-one.yaml:10: difficulty must be one of easy, medium, hard, got &#39;trivial&#39;" in html
+    assert (
+        "mini/scenarios/adv-one.yaml:10: Difficulty must be one of easy, medium, hard, got &#39;trivial&#39;." in html
+    )
     assert "nothing can be imported" in html
     assert "Confirm import" not in html
     assert str(bank_copy) not in html and tempfile.gettempdir() not in html  # no server paths
@@ -623,7 +625,7 @@ def test_gift_problems_are_shown_with_file_and_line_and_block_the_import(app, ad
     broken = GIFT_WITH_ESSAY.replace(" #Dismisses a real concern.", "")
     token = upload_token(admin, broken.encode(), "gift", "new.txt", bank="mini")
     html = preview(admin, token)
-    assert f"new.txt:{line_of(broken, '~Tell Riley')}: option 3 has no feedback (rationale)" in html
+    assert f"new.txt:{line_of(broken, '~Tell Riley')}: Option C needs a rationale." in html
     assert "Confirm import" not in html
     assert confirm(admin, token).status_code == 200
     assert releases(app) == ["1.0.0"]
@@ -642,7 +644,7 @@ def test_gift_question_without_a_scenario_paragraph_imports_as_a_standalone_item
 
 def test_gift_that_is_not_utf8_is_explained(app, admin, mini_release):
     html = preview(admin, upload_token(admin, "caf\xe9 {=a #b}".encode("latin-1"), "gift", "old.txt", bank="mini"))
-    assert "old.txt: the GIFT file is not UTF-8 text" in html
+    assert "old.txt:1: the GIFT file is not UTF-8 text" in html
 
 
 def test_gift_or_xml_needs_a_target_bank_and_a_valid_version(app, admin, mini_release):
@@ -689,3 +691,18 @@ def test_zip_with_a_corrupt_entry_is_explained_in_the_preview(app, admin):
     html = preview(admin, upload_token(admin, corrupt))
     assert "The zip entry &#39;mini/bank.yaml&#39; could not be unpacked (Bad CRC-32" in html
     assert "Confirm import" not in html
+
+
+def test_gift_preview_lists_what_each_question_cannot_keep(app, admin, mini_release):
+    gift = (
+        "$CATEGORY: advocacy\n\n"
+        "::adv-image:: A poster shows [html]<img src=\"@@PLUGINFILE@@/poster.png\"> a slur. What first? {\n"
+        "  =Raise it with the manager. #Systems advocacy.\n"
+        "  ~Ignore it. #Leaves stigma.\n"
+        "  ~Tear it down. #Acts alone.\n"
+        "  ####Posters shape how people see recovery.\n"
+        "}\n"
+    )
+    html = preview(admin, upload_token(admin, gift.encode(), "gift", "img.txt", bank="mini"))
+    assert "Not kept:" in html and "img.txt:3" in html
+    assert "image" in html.lower() and "general feedback" in html.lower()

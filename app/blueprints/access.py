@@ -1,4 +1,4 @@
-"""Role checks for routes."""
+"""Role checks for routes, and the bank loader every bank page uses."""
 
 from __future__ import annotations
 
@@ -7,7 +7,9 @@ from functools import wraps
 from flask import abort
 from flask_login import current_user, login_required
 
-from app.services import ServiceError
+from app.models import Bank
+from app.services import ServiceError, banks
+from app.services.permissions import can_manage_bank
 
 
 def role_required(*roles: str):
@@ -24,6 +26,17 @@ def role_required(*roles: str):
         return wrapped
 
     return decorator
+
+
+def bank_or_404(slug: str) -> Bank:
+    """The bank with this slug if the current user may manage it (site admin or trainer of its organization).
+
+    A bank the user may not manage answers 404 like a missing one, so its existence is not revealed.
+    """
+    bank = banks.get_bank(slug)
+    if not can_manage_bank(current_user, bank):
+        abort(404)
+    return bank
 
 
 def add_form_error(form, error: ServiceError) -> None:

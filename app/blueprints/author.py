@@ -28,10 +28,11 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from app.blueprints.access import add_form_error, role_required
+from app.blueprints.access import add_form_error, bank_or_404, role_required
 from app.extensions import db
 from app.models import Bank, QuestionVersion
 from app.services import ServiceError, authoring, banks
+from app.services.permissions import can_manage_bank
 from quizbank.model import DIFFICULTIES
 
 bp = Blueprint("author", __name__, url_prefix="/author")
@@ -186,13 +187,6 @@ class ReleaseForm(FlaskForm):
 # Lookups that hide banks the user cannot edit -------------------------------------------------------------
 
 
-def _bank_or_404(slug: str) -> Bank:
-    bank = banks.get_bank(slug)
-    if bank is None or not authoring.can_edit(current_user, bank):
-        abort(404)
-    return bank
-
-
 def _question_or_404(bank: Bank, stable_id: str):
     question = banks.get_question(bank, stable_id)
     if question is None or not question.versions:
@@ -202,7 +196,7 @@ def _question_or_404(bank: Bank, stable_id: str):
 
 def _version_or_404(version_id: int) -> QuestionVersion:
     version = db.session.get(QuestionVersion, version_id)
-    if version is None or not authoring.can_edit(current_user, version.question.bank):
+    if version is None or not can_manage_bank(current_user, version.question.bank):
         abort(404)
     return version
 
@@ -223,7 +217,7 @@ def index():
 @bp.route("/banks/<slug>")
 @role_required("trainer")
 def bank(slug: str):
-    bank = _bank_or_404(slug)
+    bank = bank_or_404(slug)
     release = bank.releases[-1] if bank.releases else None
     in_release = {v.question_id: v for v in banks.release_versions(release)} if release else {}
     return render_template(
@@ -238,7 +232,7 @@ def bank(slug: str):
 @bp.route("/banks/<slug>/questions/<stable_id>")
 @role_required("trainer")
 def question(slug: str, stable_id: str):
-    bank = _bank_or_404(slug)
+    bank = bank_or_404(slug)
     question = _question_or_404(bank, stable_id)
     by_number = {v.number: v for v in question.versions}
     newest = question.latest
@@ -261,7 +255,7 @@ def question(slug: str, stable_id: str):
 @bp.route("/banks/<slug>/new-question", methods=["GET", "POST"])
 @role_required("trainer")
 def new_question(slug: str):
-    bank = _bank_or_404(slug)
+    bank = bank_or_404(slug)
     scenario_id = request.args.get("scenario", "")
     form = _question_form(bank, authoring.scenario_draft(bank, scenario_id) if scenario_id else None)
     if form.validate_on_submit():
@@ -284,7 +278,7 @@ def new_question(slug: str):
 @bp.route("/banks/<slug>/questions/<stable_id>/edit", methods=["GET", "POST"])
 @role_required("trainer")
 def edit_question(slug: str, stable_id: str):
-    bank = _bank_or_404(slug)
+    bank = bank_or_404(slug)
     question = _question_or_404(bank, stable_id)
     newest = question.latest
     scenario_id = newest.content["scenario_id"]
@@ -375,7 +369,7 @@ def preview(version_id: int):
 @bp.route("/banks/<slug>/release", methods=["GET", "POST"])
 @role_required("trainer")
 def release(slug: str):
-    bank = _bank_or_404(slug)
+    bank = bank_or_404(slug)
     try:
         plan = authoring.plan_release(bank)
     except ServiceError as exc:

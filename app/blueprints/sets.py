@@ -19,13 +19,14 @@ from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 from wtforms.widgets import CheckboxInput, ListWidget
 
-from app.blueprints.access import add_form_error, role_required
+from app.blueprints.access import add_form_error, bank_or_404, role_required
 from app.extensions import db
 from app.forms import PostForm
 from app.models import Bank, QuestionSet
 from app.services import ServiceError, exams
 from app.services import question_sets as sets
-from app.services.banks import get_bank, latest_release
+from app.services.banks import latest_release
+from app.services.permissions import can_manage_bank
 
 bp = Blueprint("sets", __name__)
 
@@ -115,18 +116,11 @@ class AssignForm(FlaskForm):
 # --- helpers ------------------------------------------------------------------------------------------
 
 
-def _bank_or_404(slug: str) -> Bank:
-    bank = get_bank(slug)
-    if bank is None or not sets.can_author(current_user, bank):
-        abort(404)
-    return bank
-
-
 def _set_or_404(set_id: int) -> tuple[QuestionSet, Bank]:
     """The set and its bank, if the current user may author the bank's sets (404 otherwise)."""
     question_set = db.session.get(QuestionSet, set_id)
     bank = db.session.get(Bank, question_set.bank_id) if question_set else None
-    if bank is None or not sets.can_author(current_user, bank):
+    if not can_manage_bank(current_user, bank):
         abort(404)
     return question_set, bank
 
@@ -228,7 +222,7 @@ def author_index():
 @bp.route("/author/sets/new/<slug>", methods=["GET", "POST"])
 @role_required("trainer")
 def new(slug: str):
-    bank = _bank_or_404(slug)
+    bank = bank_or_404(slug)
     release = _release_or_404(bank)
     form = SetForm().for_release(release)
     if _wants_save(form):

@@ -16,10 +16,11 @@ from wtforms import DateField, SelectField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import Optional
 
-from app.blueprints.access import role_required
+from app.blueprints.access import bank_or_404, role_required
 from app.models import Bank, QuestionVersion
-from app.services import banks, item_analysis
+from app.services import item_analysis
 from app.services.item_analysis import StatsFilter
+from app.services.permissions import can_manage_bank
 
 bp = Blueprint("stats", __name__, url_prefix="/author/stats")
 
@@ -78,29 +79,22 @@ def _filter_args() -> dict[str, str]:
     return {key: request.args[key] for key in FILTER_KEYS if request.args.get(key)}
 
 
-def _bank_or_404(slug: str) -> Bank:
-    bank = banks.get_bank(slug)
-    if bank is None or not item_analysis.can_view(current_user, bank):
-        abort(404)
-    return bank
-
-
 def _version_or_404(version_id: int) -> QuestionVersion:
     version = item_analysis.get_version(version_id)
-    if version is None or not item_analysis.can_view(current_user, version.question.bank):
+    if version is None or not can_manage_bank(current_user, version.question.bank):
         abort(404)
     return version
 
 
 @bp.app_template_global("can_view_item_stats")
 def can_view_item_stats(bank: Bank) -> bool:
-    return current_user.is_authenticated and item_analysis.can_view(current_user, bank)
+    return current_user.is_authenticated and can_manage_bank(current_user, bank)
 
 
 @bp.route("/banks/<slug>")
 @role_required("trainer")
 def bank(slug: str):
-    bank = _bank_or_404(slug)
+    bank = bank_or_404(slug)
     form, filters = _filters()
     overview = item_analysis.bank_overview(bank, replace(filters, form=request.args.get("form") or None))
     items = overview.selected.items + overview.unseen if overview.selected else []
@@ -125,7 +119,7 @@ def bank(slug: str):
 @bp.route("/banks/<slug>.csv")
 @role_required("trainer")
 def bank_csv(slug: str):
-    bank = _bank_or_404(slug)
+    bank = bank_or_404(slug)
     _, filters = _filters()
     name = f"{bank.slug}-item-stats-{filters.mode or 'all'}-{filters.attempts}.csv"
     return Response(
@@ -138,7 +132,7 @@ def bank_csv(slug: str):
 @bp.route("/banks/<slug>/forms")
 @role_required("trainer")
 def forms(slug: str):
-    bank = _bank_or_404(slug)
+    bank = bank_or_404(slug)
     form, filters = _filters()
     return render_template(
         "stats/forms.html",

@@ -14,9 +14,9 @@ from wtforms import HiddenField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
-from app.blueprints.access import add_form_error, role_required
+from app.blueprints.access import add_form_error, bank_or_404, role_required
 from app.extensions import db
-from app.services import ServiceError, banks, transfer
+from app.services import ServiceError, transfer
 
 bp = Blueprint("transfer", __name__, url_prefix="/author/transfer")
 
@@ -38,22 +38,30 @@ class UploadForm(FlaskForm):
         validators=[FileRequired("Choose a file to upload.")],
         description="A .zip of a bank folder (bank.yaml, scenarios/, tracks/), a GIFT .txt or a Moodle XML file.",
     )
-    format = SelectField("Format", choices=[SelectChoice(k, v) for k, v in transfer.FORMATS.items()])
+    format = SelectField(
+        "Format",
+        choices=[],
+        default=transfer.AUTOMATIC,
+        validate_choice=False,  # the service checks it, and accepts the short names older links used
+        description="Automatic recognises the format from the file's content, then from its name.",
+    )
     bank = SelectField(
         "Merge into bank",
         choices=[],
-        description="GIFT and Moodle XML only: new question ids are added, existing ids replaced. "
-        "For a YAML zip, its bank.yaml names the bank.",
+        description="Question files only (GIFT, Moodle XML, Aiken...): new question ids are added, existing ids "
+        "replaced. For a YAML zip, its bank.yaml names the bank.",
     )
     version = StringField(
         "New version",
         validators=[Optional(), Length(max=32)],
-        description="GIFT and Moodle XML only. Leave empty for the next minor version (1.2.0 after 1.1.0).",
+        description="Question files only. Leave empty for the next minor version (1.2.0 after 1.1.0).",
     )
 
     @classmethod
     def for_user(cls, user, **kwargs) -> UploadForm:
         form = cls(**kwargs)
+        automatic = SelectChoice(transfer.AUTOMATIC, "Automatic (recognised from the file)")
+        form.format.choices = [automatic, *(SelectChoice(k, v) for k, v in transfer.import_formats().items())]
         targets = transfer.importable_banks(user)
         choices = [SelectChoice(b.slug, f"{b.title} (latest {b.releases[-1].version})") for b in targets]
         form.bank.choices = [SelectChoice("", "None (YAML zip)"), *choices]
@@ -69,7 +77,14 @@ class ExportForm(FlaskForm):
         csrf = False  # a GET form: downloading changes nothing
 
     version = SelectField("Release", choices=[])
-    format = SelectField("Format", choices=[SelectChoice(k, v) for k, v in transfer.FORMATS.items()])
+    format = SelectField("Format", choices=[])
+
+    @classmethod
+    def for_bank(cls, bank) -> ExportForm:
+        form = cls(formdata=None)
+        form.version.choices = [SelectChoice(r.version) for r in reversed(bank.releases)]
+        form.format.choices = [SelectChoice(k, v) for k, v in transfer.export_formats().items()]
+        return form
 
 
 @bp.app_template_global()
@@ -80,13 +95,6 @@ def can_transfer_bank(bank) -> bool:
 
 def _upload_folder() -> Path:
     return Path(current_app.config.get("BANK_UPLOAD_DIR") or Path(current_app.instance_path) / "uploads")
-
-
-def _managed_bank_or_404(slug: str):
-    bank = banks.get_bank(slug)
-    if bank is None or not transfer.can_manage_bank(current_user, bank):
-        abort(404)
-    return bank
 
 
 def _pending_upload_or_404(token: str):
@@ -105,21 +113,20 @@ def _pending_upload_or_404(token: str):
 @bp.route("/banks/<slug>")
 @role_required("trainer")
 def export(slug: str):
-    bank = _managed_bank_or_404(slug)
-    form = ExportForm(formdata=None)
-    form.version.choices = [SelectChoice(r.version) for r in reversed(bank.releases)]
-    return render_template("transfer/export.html", bank=bank, form=form, formats=transfer.FORMATS)
+    bank = bank_or_404(slug)
+    form = ExportForm.for_bank(bank)
+    return render_template("transfer/export.html", bank=bank, form=form, formats=transfer.export_formats())
 
 
 @bp.route("/banks/<slug>/download")
 @role_required("trainer")
 def download(slug: str):
-    bank = _managed_bank_or_404(slug)
-    fmt = request.args.get("format", "yaml")
+    bank = bank_or_404(slug)
+    fmt = transfer.export_format(request.args.get("format") or "yaml-zip")
     release = transfer.find_release(bank, request.args.get("version"))
-    if release is None or fmt not in transfer.FORMATS:
+    if release is None or fmt is None:
         abort(404)
-    exported = transfer.export_release(release, fmt)
+    exported = transfer.export_release(release, fmt.name)
     return send_file(
         io.BytesIO(exported.data),
         mimetype=exported.mimetype,
@@ -175,7 +182,8 @@ def upload():
 
 
 def _render_preview(plan, form: ConfirmForm):
-    return render_template("transfer/preview.html", plan=plan, form=form, formats=transfer.FORMATS)
+    label = transfer.format_label(plan.upload.fmt)
+    return render_template("transfer/preview.html", plan=plan, form=form, format_label=label)
 
 
 @bp.route("/preview/<token>")

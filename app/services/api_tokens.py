@@ -7,9 +7,7 @@ simply not found. No email address leaves through these functions.
 
 from __future__ import annotations
 
-import hashlib
 import re
-import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -19,7 +17,8 @@ from sqlalchemy.orm import joinedload
 from app.extensions import db
 from app.models import ApiToken, Cohort, CohortMember, Membership, Organization, User
 from app.models.base import utcnow
-from app.services import ServiceError
+from app.services import ServiceError, codes
+from app.services.codes import hash_secret
 from app.services.progress import learner_activity
 
 TOKEN_PREFIX = "pst_"  # noqa: S105 - the public marker every token starts with, not a secret
@@ -48,12 +47,7 @@ class NewToken:
 
 def new_secret() -> str:
     """A token secret: "pst_" and 40 random URL-safe characters (240 bits)."""
-    return TOKEN_PREFIX + secrets.token_urlsafe(30)  # 30 bytes -> exactly 40 characters
-
-
-def hash_secret(secret: str) -> str:
-    """The SHA-256 (hex) stored in place of a token secret."""
-    return hashlib.sha256(secret.encode()).hexdigest()
+    return codes.new_secret(30, prefix=TOKEN_PREFIX)  # 30 bytes -> exactly 40 characters
 
 
 def create_token(organization: Organization, name: str, created_by: User | None = None) -> NewToken:

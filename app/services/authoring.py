@@ -27,9 +27,9 @@ from app.extensions import db
 from app.models import Bank, BankRelease, Question, QuestionVersion, QuestionVersionTag, ReleaseItem, User
 from app.services import ServiceError
 from app.services.banks import latest_release, release_hashes
+from app.services.permissions import can_manage_bank
+from quizbank import rules
 from quizbank.diff import BankDiff, diff_hashes
-from quizbank.loader import MAX_CONTENT_NOTE, SLUG
-from quizbank.model import DIFFICULTIES
 from quizbank.semver import bump, parse_version
 
 TRANSITIONS: dict[str, tuple[str, ...]] = {
@@ -39,7 +39,7 @@ TRANSITIONS: dict[str, tuple[str, ...]] = {
     "retired": ("draft",),
 }
 MAX_NOTE_LENGTH = 200
-OPTION_LETTERS = "ABCD"
+OPTION_LETTERS = "ABCD"  # the editor's option rows
 
 
 # Who may edit ---------------------------------------------------------------------------------------------
@@ -47,11 +47,7 @@ OPTION_LETTERS = "ABCD"
 
 def can_edit(user, bank: Bank) -> bool:
     """Site admins edit every bank; trainers only banks owned by an organization where they are trainers."""
-    if getattr(user, "is_admin", False):
-        return True
-    if bank.organization_id is None:
-        return False
-    return any(m.role == "trainer" and m.organization_id == bank.organization_id for m in user.memberships)
+    return can_manage_bank(user, bank)
 
 
 def editable_banks(user) -> list[Bank]:
@@ -231,40 +227,53 @@ class DraftInvalid(ServiceError):
 def validate_draft(bank: Bank, draft: QuestionDraft, *, is_new: bool) -> dict[str, list[str]]:
     """Every rule the draft breaks, as {field name: messages}; empty when it is valid.
 
-    Field names: question_id, scenario_id, domain, tags, competencies, scenario, stem, difficulty,
-    options (count and distinct texts), key (exactly one correct), options-<row>-text|rationale.
+    The item rules are quizbank.rules (the YAML loader's and the converters' too); then the bank's own:
+    unique ids, the vocabulary, stand-alone items. Field names: question_id, scenario_id, domain, tags,
+    competencies, scenario, content_note, stem, difficulty, options (count and distinct texts), key (exactly
+    one correct), options-<row>-text|rationale.
     """
     errors: dict[str, list[str]] = defaultdict(list)
     vocab = vocabulary(bank)
+    _check_item_rules(draft, errors, is_new=is_new)
     if is_new:
         _check_new_ids(bank, draft, errors)
     _check_scenario_fields(draft, vocab, errors)
     _check_standalone(bank, draft, errors)
-    _check_question_fields(draft, vocab, errors)
-    _check_options(draft, errors)
+    _check_vocabulary_list(draft.tags, vocab.tags, "tag", "tags", errors)
     return dict(errors)
 
 
-def _check_slug(value: str, name: str, errors: dict) -> bool:
-    if not value:
-        errors[name].append("Enter an id.")
-    elif not SLUG.match(value):
-        errors[name].append(f"Use lowercase-kebab-case (letters, digits and single hyphens), got {value!r}.")
-    else:
-        return True
-    return False
+def _check_item_rules(draft: QuestionDraft, errors: dict, *, is_new: bool) -> None:
+    """quizbank.rules on the draft's filled option rows; option problems go to their row's fields.
+
+    Ids are checked only for a new question (an edit keeps the question's ids).
+    """
+    rows = [row for row, o in enumerate(draft.options) if not o.is_blank]
+    problems = rules.check_item(
+        stem=draft.stem,
+        difficulty=draft.difficulty,
+        options=draft.filled_options,
+        scenario=draft.scenario,
+        content_note=draft.content_note,
+        question_id=draft.question_id if is_new else None,
+        scenario_id=draft.scenario_id if is_new else None,
+    )
+    for problem in problems:
+        option = rules.parse_option_field(problem.field)
+        name = f"options-{rows[option[0]]}-{option[1]}" if option else problem.field
+        errors[name].append(problem.message)
 
 
 def _check_new_ids(bank: Bank, draft: QuestionDraft, errors: dict) -> None:
-    """Ids are lowercase-kebab and unique across the bank; scenario and question ids share one namespace."""
+    """Ids (checked by the item rules) are unique in the bank; scenarios and questions share one namespace."""
     question_ids = set(db.session.scalars(select(Question.stable_id).where(Question.bank_id == bank.id)))
     scenario_ids = {v.content["scenario_id"] for v in newest_versions(bank)}
-    if _check_slug(draft.question_id, "question_id", errors):
+    if "question_id" not in errors:
         if draft.question_id in question_ids:
             errors["question_id"].append(f"Id {draft.question_id!r} is already used by a question in this bank.")
         elif draft.question_id in scenario_ids:
             errors["question_id"].append(f"Id {draft.question_id!r} is already used by a scenario in this bank.")
-    if _check_slug(draft.scenario_id, "scenario_id", errors):
+    if "scenario_id" not in errors:
         if draft.scenario_id in question_ids:
             errors["scenario_id"].append(f"Id {draft.scenario_id!r} is already used by a question in this bank.")
         elif draft.scenario_id == draft.question_id:
@@ -277,8 +286,6 @@ def _check_scenario_fields(draft: QuestionDraft, vocab: Vocabulary, errors: dict
     elif draft.domain not in vocab.domains:
         errors["domain"].append(f"Unknown domain {draft.domain!r} (the bank defines: {', '.join(vocab.domains)}).")
     _check_vocabulary_list(draft.competencies, vocab.competencies, "competency", "competencies", errors)
-    if len(draft.content_note) > MAX_CONTENT_NOTE:
-        errors["content_note"].append(f"Keep the content note to {MAX_CONTENT_NOTE} characters.")
 
 
 def _check_standalone(bank: Bank, draft: QuestionDraft, errors: dict) -> None:
@@ -293,14 +300,6 @@ def _check_standalone(bank: Bank, draft: QuestionDraft, errors: dict) -> None:
         )
 
 
-def _check_question_fields(draft: QuestionDraft, vocab: Vocabulary, errors: dict) -> None:
-    if not draft.stem:
-        errors["stem"].append("The question must not be empty.")
-    if draft.difficulty not in DIFFICULTIES:
-        errors["difficulty"].append(f"Difficulty must be one of {', '.join(DIFFICULTIES)}.")
-    _check_vocabulary_list(draft.tags, vocab.tags, "tag", "tags", errors)
-
-
 def _check_vocabulary_list(values, known: dict[str, str], what: str, name: str, errors: dict) -> None:
     seen: set[str] = set()
     for value in values:
@@ -309,24 +308,6 @@ def _check_vocabulary_list(values, known: dict[str, str], what: str, name: str, 
         elif value in seen:
             errors[name].append(f"{what.capitalize()} {value!r} is listed twice.")
         seen.add(value)
-
-
-def _check_options(draft: QuestionDraft, errors: dict) -> None:
-    filled = [(row, o) for row, o in enumerate(draft.options) if not o.is_blank]
-    if not 3 <= len(filled) <= 4:
-        errors["options"].append(f"A question needs 3 or 4 options, found {len(filled)}.")
-    for row, option in filled:
-        letter = OPTION_LETTERS[row] if row < len(OPTION_LETTERS) else str(row + 1)
-        if not option.text:
-            errors[f"options-{row}-text"].append(f"Option {letter} needs a text.")
-        if not option.rationale:
-            errors[f"options-{row}-rationale"].append(f"Option {letter} needs a rationale.")
-    correct = sum(o.correct for _, o in filled)
-    if correct != 1:
-        errors["key"].append(f"Mark exactly one option as the correct answer (found {correct}).")
-    texts = [o.text.casefold() for _, o in filled if o.text]
-    if len(set(texts)) != len(texts):
-        errors["options"].append("Two options have the same text.")
 
 
 def _check_note(note: str | None) -> str:

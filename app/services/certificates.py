@@ -8,8 +8,6 @@ shown grouped (ABCD-EFGH-JKLM); look-ups ignore case, dashes and spaces.
 
 from __future__ import annotations
 
-import re
-import secrets
 import unicodedata
 from datetime import datetime
 from typing import TYPE_CHECKING
@@ -21,6 +19,7 @@ from app.extensions import db
 from app.models import Certificate, User
 from app.models.base import utcnow
 from app.services import ServiceError
+from app.services.codes import ReadableCode
 from app.services.readiness import chance_text
 
 if TYPE_CHECKING:
@@ -29,9 +28,9 @@ if TYPE_CHECKING:
 CODE_ALPHABET = "ABCDEFGHJKLMNPQRSTUVWXYZ23456789"  # 32 symbols: no 0, O, 1 or I
 CODE_LENGTH = 12
 CODE_GROUP = 4
+CODES = ReadableCode(CODE_ALPHABET, CODE_LENGTH, CODE_GROUP)
 MAX_REASON_LENGTH = 200
 KIND_LABELS = {"readiness": "Certificate of readiness", "completion": "Certificate of completion"}
-_SEPARATORS = re.compile(r"[\s\-\u2010-\u2015]+")
 
 
 # Codes -------------------------------------------------------------------------------------------------
@@ -39,22 +38,17 @@ _SEPARATORS = re.compile(r"[\s\-\u2010-\u2015]+")
 
 def new_code() -> str:
     """A fresh random code (canonical form: 12 upper-case characters, no dashes)."""
-    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+    return CODES.new()
 
 
 def normalize_code(raw: str | None) -> str | None:
     """The canonical form of a typed code (case, dashes and spaces ignored), or None if it cannot be one."""
-    if not raw:
-        return None
-    code = _SEPARATORS.sub("", raw).upper()
-    if len(code) != CODE_LENGTH or any(ch not in CODE_ALPHABET for ch in code):
-        return None
-    return code
+    return CODES.normalize(raw)
 
 
 def format_code(code: str) -> str:
     """ABCDEFGHJKLM → ABCD-EFGH-JKLM."""
-    return "-".join(code[i : i + CODE_GROUP] for i in range(0, len(code), CODE_GROUP))
+    return CODES.format(code)
 
 
 def kind_label(kind: str) -> str:

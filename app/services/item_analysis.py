@@ -98,6 +98,7 @@ from sqlalchemy.orm import joinedload
 from app.extensions import db
 from app.models import Attempt, Bank, BankRelease, Question, QuestionSet, QuestionVersion, ReleaseItem, Response, User
 from app.services import irt
+from app.services.permissions import can_manage_bank
 
 # --- Conventions (the pages render these numbers) ------------------------------------------------------
 
@@ -556,11 +557,7 @@ def _abilities(
 
 def can_view(user: User, bank: Bank) -> bool:
     """Site admins, and trainers of the organization that owns the bank, may see its statistics."""
-    if user.is_admin:
-        return True
-    if bank.organization_id is None:
-        return False
-    return any(m.role == "trainer" and m.organization_id == bank.organization_id for m in user.memberships)
+    return can_manage_bank(user, bank)
 
 
 def get_version(version_id: int) -> QuestionVersion | None:

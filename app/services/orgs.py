@@ -11,9 +11,7 @@ that found the organization through the current user's membership can never reac
 
 from __future__ import annotations
 
-import hashlib
 import re
-import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -25,15 +23,16 @@ from app.models.base import utcnow
 from app.models.user import ROLE_LABELS, ROLES
 from app.services import ServiceError
 from app.services.accounts import find_user, normalise_email
+from app.services.codes import ReadableCode, hash_secret, new_secret
 
 INVITATION_DAYS = 14
 MAX_INVITATION_DAYS = 90
 CODE_ALPHABET = "ABCDEFGHJKMNPQRSTUVWXYZ23456789"  # no 0/O, 1/I/L: easy to read aloud and type
 CODE_LENGTH = 10
 CODE_GROUP = 5
+JOIN_CODES = ReadableCode(CODE_ALPHABET, CODE_LENGTH, CODE_GROUP, min_length=8)
 ROLE_RANK = {role: rank for rank, role in enumerate(ROLES)}  # learner < trainer < supervisor < org_admin
 SLUG_PATTERN = re.compile(r"[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?")
-_SEPARATORS = re.compile(r"[\s\-\u2010-\u2015]+")
 
 
 @dataclass(frozen=True)
@@ -42,11 +41,6 @@ class IssuedSecret:
 
     invitation: Invitation
     secret: str
-
-
-def hash_secret(secret: str) -> str:
-    """The stored form of an invite token or join code."""
-    return hashlib.sha256(secret.encode()).hexdigest()
 
 
 # Organizations -----------------------------------------------------------------------------------------
@@ -175,7 +169,7 @@ def create_invitation(
         raise ServiceError(f"An invitation can last from 1 to {MAX_INVITATION_DAYS} days.", "days")
     _check_cohort(organization, cohort)
     now = now or utcnow()
-    secret = secrets.token_urlsafe(32)
+    secret = new_secret(32)
     invitation = Invitation(
         organization_id=organization.id,
         kind="link",
@@ -232,20 +226,17 @@ def invitation_status(invitation: Invitation, now: datetime | None = None) -> st
 
 def new_join_code() -> str:
     """A random join code (canonical form: upper case, no separators)."""
-    return "".join(secrets.choice(CODE_ALPHABET) for _ in range(CODE_LENGTH))
+    return JOIN_CODES.new()
 
 
 def normalise_code(raw: str | None) -> str | None:
     """The canonical form of a typed join code (case, spaces and dashes ignored), or None if it cannot be one."""
-    code = _SEPARATORS.sub("", raw or "").upper()
-    if not 8 <= len(code) <= CODE_LENGTH or any(ch not in CODE_ALPHABET for ch in code):
-        return None
-    return code
+    return JOIN_CODES.normalize(raw)
 
 
 def format_code(code: str) -> str:
     """ABCDEFGHJK → ABCDE-FGHJK."""
-    return "-".join(code[i : i + CODE_GROUP] for i in range(0, len(code), CODE_GROUP))
+    return JOIN_CODES.format(code)
 
 
 def active_join_code(organization: Organization) -> Invitation | None:

@@ -37,6 +37,7 @@ from app.models import (
 from app.models.base import utcnow
 from app.services import ServiceError, exams
 from app.services.banks import latest_release
+from app.services.permissions import can_manage_bank
 from app.services.practice import create_attempt, draw, times_seen
 
 KINDS = ("fixed", "rules")
@@ -80,9 +81,7 @@ class SetSpec:
 
 def can_author(user: User, bank: Bank) -> bool:
     """Site admins, and trainers of the organization that owns the bank."""
-    if user.is_admin:
-        return True
-    return bank.organization_id is not None and bank.organization_id in _org_ids(user, "trainer")
+    return can_manage_bank(user, bank)
 
 
 def authorable_banks(user: User) -> list[Bank]:

@@ -1,10 +1,14 @@
-"""Bank transfer on the web: export a release (YAML folder as .zip, GIFT, Moodle XML) and import in two steps.
+"""Bank transfer on the web: export a release in any registered format and import in two steps.
 
-Import keeps the raw upload server-side between the preview and the confirmation: ``save_upload`` stores the
-file under a random token with its uploader and a timestamp; ``plan_import`` re-parses it and says what an
-import would do; ``confirm_import`` re-parses it again and imports with ``banks.import_bank`` (all-or-nothing).
-GIFT and Moodle XML uploads merge into a copy of the target bank's latest release: new question ids are added,
-existing ids replaced, nothing retired. A YAML zip is a whole bank: its bank.yaml decides the bank and version.
+Formats come from the registry (``quizbank.formats``): its names fill the forms, ``detect`` picks the format of
+an upload sent as "Automatic", ``parse`` and ``dump`` do the work. Import keeps the raw upload server-side
+between the preview and the confirmation: ``save_upload`` stores the file under a random token with its
+uploader, format and a timestamp; ``plan_import`` parses it once and keeps the bank it would import next to it
+(a YAML zip, with the release it was merged into); ``confirm_import`` imports that kept bank with
+``banks.import_bank`` (all-or-nothing), parsing the upload again only when the kept plan is missing or the bank
+has had a new release since the preview. Question formats (GIFT, Moodle XML, Aiken...) merge into a copy of the
+target bank's latest release: new question ids are added, existing ids replaced, nothing retired. A YAML zip is
+a whole bank: its bank.yaml decides the bank and version.
 """
 
 from __future__ import annotations
@@ -25,18 +29,19 @@ from werkzeug.utils import secure_filename
 
 import quizbank
 from app.models import Bank, BankRelease, User
-from app.services import ServiceError, authoring, banks
-from quizbank import converters
+from app.services import ServiceError, banks, permissions
+from quizbank import converters, formats
 from quizbank.diff import BankDiff, bank_hashes, diff_hashes
 from quizbank.dump import scenario_from_contents, write_bank
 from quizbank.semver import bump, parse_version
 
-FORMATS = {"yaml": "YAML bank folder (.zip)", "gift": "GIFT (.txt)", "xml": "Moodle XML (.xml)"}
-MERGE_FORMATS = ("gift", "xml")
+AUTOMATIC = ""  # the upload form's "Automatic" format: detected from the content, then the file name
 DEFAULT_MAX_UPLOAD_BYTES = 5_000_000
 MAX_ZIP_FILES = 5_000
 MAX_UNZIPPED_BYTES = 50_000_000
 UPLOAD_LIFETIME = timedelta(hours=1)
+PLAN_SUFFIX = ".plan.zip"  # the bank a preview would import (canonical YAML zip), kept for the confirmation
+PLAN_META_SUFFIX = ".plan.json"  # which bank it is and the release it was planned against
 TOKEN_PATTERN = re.compile(r"^[A-Za-z0-9_-]{43}$")
 MAC_METADATA = "__MACOSX"  # Finder's resource forks: folder __MACOSX/ and files named ._*
 
@@ -47,9 +52,9 @@ MAC_METADATA = "__MACOSX"  # Finder's resource forks: folder __MACOSX/ and files
 def can_manage_bank(user: User, bank: Bank) -> bool:
     """Site admins, or trainers of the organization that owns the bank (an unowned bank: admins only).
 
-    The same rule as editing questions: one check, authoring.can_edit.
+    The same rule as every bank page: permissions.can_manage_bank.
     """
-    return authoring.can_edit(user, bank)
+    return permissions.can_manage_bank(user, bank)
 
 
 def importable_banks(user: User) -> list[Bank]:
@@ -82,26 +87,36 @@ def find_release(bank: Bank, version: str | None = None) -> BankRelease | None:
     return next((r for r in reversed(bank.releases) if version in (None, "", r.version)), None)
 
 
+def export_formats() -> dict[str, str]:
+    """{format name: label} of every format a release can be downloaded as."""
+    return {f.name: f.label for f in formats.exportable()}
+
+
+def import_formats() -> dict[str, str]:
+    """{format name: label} of every format an upload may be in."""
+    return {f.name: f.label for f in formats.importable()}
+
+
+def format_label(name: str) -> str:
+    """A format's label for pages (the name itself if it is no longer registered)."""
+    fmt = formats.by_name(name)
+    return fmt.label if fmt else name
+
+
+def export_format(name: str | None) -> formats.Format | None:
+    """The registered format a release can be exported as, by name (or an older short name such as 'xml')."""
+    fmt = formats.by_name(name)
+    return fmt if fmt is not None and fmt.can_export else None
+
+
 def export_release(release: BankRelease, fmt: str) -> ExportFile:
-    """The release as a downloadable file: 'yaml' (zipped bank folder), 'gift' or 'xml'."""
+    """The release as a downloadable file in a registered format ('yaml-zip', 'gift', 'moodle-xml'...)."""
+    found = export_format(fmt)
+    if found is None:
+        raise ServiceError(f"unknown export format {fmt!r}", field="format")
     bank = banks.release_to_bank(release)
     stem = secure_filename(f"{bank.id}-{bank.version}") or "bank"
-    if fmt == "yaml":
-        return ExportFile(f"{stem}.zip", "application/zip", _zip_bank(bank, stem))
-    if fmt == "gift":
-        return ExportFile(f"{stem}.gift.txt", "text/plain; charset=utf-8", converters.to_gift(bank).encode())
-    if fmt == "xml":
-        return ExportFile(f"{stem}.moodle.xml", "application/xml", converters.to_moodle_xml(bank))
-    raise ServiceError(f"unknown export format {fmt!r}", field="format")
-
-
-def _zip_bank(bank: quizbank.Bank, folder: str) -> bytes:
-    buffer = io.BytesIO()
-    with tempfile.TemporaryDirectory() as tmp, zipfile.ZipFile(buffer, "w", zipfile.ZIP_DEFLATED) as archive:
-        root = write_bank(bank, tmp)
-        for path in sorted(p for p in root.rglob("*") if p.is_file()):
-            archive.write(path, f"{folder}/{path.relative_to(root).as_posix()}")
-    return buffer.getvalue()
+    return ExportFile(found.filename(stem), found.media_type, found.dump(bank))
 
 
 # Uploads kept between preview and confirmation ---------------------------------------------------------
@@ -119,6 +134,11 @@ class Upload:
     bank_slug: str
     version: str
     path: Path
+    detected: bool = False  # the format was detected, not chosen
+
+    @property
+    def format(self) -> formats.Format | None:
+        return formats.by_name(self.fmt)
 
     def read(self) -> bytes:
         return self.path.read_bytes()
@@ -134,24 +154,30 @@ def save_upload(
     *,
     data: bytes,
     filename: str,
-    fmt: str,
+    fmt: str = AUTOMATIC,
     bank_slug: str = "",
     version: str = "",
     max_bytes: int = DEFAULT_MAX_UPLOAD_BYTES,
     now: datetime | None = None,
 ) -> str:
-    """Check an uploaded file (size, format, zip safety, target bank) and keep it; return its token."""
-    _check_upload(user, data, fmt, bank_slug, version, max_bytes)
+    """Check an uploaded file (size, format, zip safety, target bank) and keep it; return its token.
+
+    ``fmt`` is a registered format name, or AUTOMATIC to detect it from the content and the file name.
+    """
+    chosen = _upload_format(fmt, filename, data, max_bytes)
+    _check_upload(user, data, chosen, bank_slug, version)
     folder.mkdir(parents=True, exist_ok=True)
     purge_expired(folder, now)
     token = secrets.token_urlsafe(32)
+    merge = chosen.can_import
     meta = {
         "user_id": user.id,
         "created_at": _now(now).isoformat(),
-        "format": fmt,
+        "format": chosen.name,
+        "detected": fmt == AUTOMATIC,
         "filename": secure_filename(filename) or "upload",
-        "bank": bank_slug if fmt in MERGE_FORMATS else "",
-        "version": version.strip() if fmt in MERGE_FORMATS else "",
+        "bank": bank_slug if merge else "",
+        "version": version.strip() if merge else "",
     }
     (folder / f"{token}.data").write_bytes(data)
     partial = folder / f"{token}.json.partial"  # renamed once complete: readers never see half a file
@@ -160,14 +186,27 @@ def save_upload(
     return token
 
 
-def _check_upload(user: User, data: bytes, fmt: str, bank_slug: str, version: str, max_bytes: int) -> None:
-    if fmt not in FORMATS:
+def _upload_format(name: str, filename: str, data: bytes, max_bytes: int) -> formats.Format:
+    """The chosen format, or the detected one for AUTOMATIC; ServiceError when none fits or the size is wrong."""
+    chosen = formats.by_name(name) if name != AUTOMATIC else None
+    if name != AUTOMATIC and chosen is None:
         raise ServiceError("Choose one of the listed formats.", field="format")
     if len(data) > max_bytes:
         raise ServiceError(too_large_message(max_bytes), field="file")
     if not data:
         raise ServiceError("The file is empty.", field="file")
-    if fmt == "yaml":
+    chosen = chosen or formats.detect(filename, data)
+    if chosen is None:
+        known = ", ".join(f.label for f in formats.importable())
+        raise ServiceError(
+            f"The file's format could not be recognised from its content or name; choose it from the list ({known}).",
+            field="format",
+        )
+    return chosen
+
+
+def _check_upload(user: User, data: bytes, fmt: formats.Format, bank_slug: str, version: str) -> None:
+    if not fmt.can_import:
         _check_zip(_open_zip(data))
         return
     bank = banks.get_bank(bank_slug) if bank_slug else None
@@ -220,13 +259,14 @@ def _read_upload(folder: Path, token: str) -> Upload | None:
         bank_slug=meta.get("bank", ""),
         version=meta.get("version", ""),
         path=data_path,
+        detected=bool(meta.get("detected", False)),
     )
 
 
 def discard_upload(folder: Path, token: str) -> None:
     """Delete a pending upload (after its import, or when it expired)."""
     if TOKEN_PATTERN.match(token or ""):
-        for suffix in (".json", ".data"):
+        for suffix in (".json", ".data", PLAN_SUFFIX, PLAN_META_SUFFIX):
             (folder / f"{token}{suffix}").unlink(missing_ok=True)
 
 
@@ -234,6 +274,8 @@ def purge_expired(folder: Path, now: datetime | None = None) -> int:
     """Delete every upload older than an hour; return how many were deleted."""
     deleted = 0
     for meta_path in folder.glob("*.json"):
+        if not TOKEN_PATTERN.match(meta_path.stem):
+            continue  # a kept plan's .plan.json: deleted with its upload
         upload = _read_upload(folder, meta_path.stem)
         if upload is None or _now(now) - upload.created_at > UPLOAD_LIFETIME:
             discard_upload(folder, meta_path.stem)
@@ -340,6 +382,7 @@ class ImportPlan:
     bank: quizbank.Bank | None = None
     errors: list[str] = field(default_factory=list)
     skipped: list[converters.Skipped] = field(default_factory=list)
+    notes: list[tuple[int, str, str]] = field(default_factory=list)  # (line, question, what is not kept)
     diff: BankDiff | None = None
     latest_version: str | None = None
     settings_changed: bool = False
@@ -354,13 +397,19 @@ class ImportPlan:
 
 
 def plan_import(upload: Upload, user: User) -> ImportPlan:
-    """Parse a pending upload and compare it with the bank's latest release (nothing is written)."""
+    """Parse a pending upload once and compare it with the bank's latest release.
+
+    Nothing is written to the database; an importable plan's bank is kept beside the upload for confirm_import.
+    """
     plan = ImportPlan(upload)
     try:
-        if upload.fmt == "yaml":
-            _plan_yaml(plan, user)
+        fmt = upload.format
+        if fmt is None:
+            raise ServiceError(f"The format {upload.fmt!r} is no longer supported. Upload the file again.")
+        if fmt.can_import:
+            _plan_merge(plan, user, fmt)
         else:
-            _plan_merge(plan, user)
+            _plan_yaml(plan, user)
     except ServiceError as exc:
         plan.errors.append(str(exc))
     except quizbank.BankError as exc:
@@ -369,15 +418,66 @@ def plan_import(upload: Upload, user: User) -> ImportPlan:
         plan.errors.extend(exc.messages)
     if plan.bank is not None and not plan.errors:
         _compare(plan)
+    if plan.can_import:
+        _keep_plan(plan)
     return plan
 
 
 def confirm_import(upload: Upload, user: User) -> banks.ImportReport:
-    """Re-parse the upload and import it as a new release, all-or-nothing (the caller commits)."""
-    plan = plan_import(upload, user)
+    """Import the previewed bank as a new release, all-or-nothing (the caller commits).
+
+    The bank kept by the preview is used when the target bank has had no release since; otherwise (or when
+    nothing was kept) the upload is planned again.
+    """
+    kept = _kept_plan(upload)
+    plan = _recheck(upload, user, kept) if kept is not None else plan_import(upload, user)
     if plan.errors or plan.bank is None:
         raise ServiceError("The upload has problems; nothing was imported. " + " ".join(plan.errors[:3]))
     return banks.import_bank(plan.bank)
+
+
+def _recheck(upload: Upload, user: User, bank: quizbank.Bank) -> ImportPlan:
+    """The plan for a kept bank: permission and version checked again against the database."""
+    plan = ImportPlan(upload, bank=bank)
+    refusal = _import_refusal(user, bank.id)
+    if refusal:
+        plan.errors.append(refusal)
+    else:
+        _compare(plan)
+    return plan
+
+
+def _plan_paths(upload: Upload) -> tuple[Path, Path]:
+    folder = upload.path.parent
+    return folder / f"{upload.token}{PLAN_SUFFIX}", folder / f"{upload.token}{PLAN_META_SUFFIX}"
+
+
+def _keep_plan(plan: ImportPlan) -> None:
+    """Write the planned bank (canonical YAML zip) and the release it was planned against beside the upload."""
+    bank_path, meta_path = _plan_paths(plan.upload)
+    bank_path.write_bytes(formats.dump_bank_zip(plan.bank))
+    partial = meta_path.with_name(meta_path.name + ".partial")
+    partial.write_text(json.dumps({"bank": plan.bank.id, "base": plan.latest_version}), encoding="utf-8")
+    partial.replace(meta_path)
+
+
+def _kept_plan(upload: Upload) -> quizbank.Bank | None:
+    """The bank kept by the preview, if the target bank's latest release is still the one it was planned on."""
+    bank_path, meta_path = _plan_paths(upload)
+    try:
+        meta = json.loads(meta_path.read_text(encoding="utf-8"))
+        data = bank_path.read_bytes()
+    except (OSError, ValueError):
+        return None
+    latest = banks.latest_release(str(meta.get("bank", "")))
+    if (latest.version if latest else None) != meta.get("base"):
+        return None
+    try:
+        with tempfile.TemporaryDirectory() as tmp:
+            _extract(_open_zip(data), Path(tmp))
+            return quizbank.load_bank(_bank_root(Path(tmp)))
+    except (ServiceError, quizbank.BankError):
+        return None  # damaged: plan again from the upload
 
 
 def _plan_yaml(plan: ImportPlan, user: User) -> None:
@@ -401,7 +501,7 @@ def _load_relative(root: Path, display_root: Path) -> quizbank.Bank:
         ) from None
 
 
-def _plan_merge(plan: ImportPlan, user: User) -> None:
+def _plan_merge(plan: ImportPlan, user: User, fmt: formats.Format) -> None:
     upload = plan.upload
     bank_row = banks.get_bank(upload.bank_slug)
     if bank_row is None or not can_manage_bank(user, bank_row):
@@ -410,24 +510,14 @@ def _plan_merge(plan: ImportPlan, user: User) -> None:
     if latest is None:
         raise ServiceError(f"bank {upload.bank_slug!r} has no release to merge into; import it as a YAML zip first")
     base = banks.release_to_bank(latest)
-    result = _convert(upload, base)
+    result = fmt.parse(upload.read(), source=upload.filename, domains=base.domains, tags=base.tags)
     plan.skipped = list(result.skipped)
+    plan.notes = list(getattr(result, "notes", ()))
     plan.errors.extend(str(p) for p in result.problems)
     if plan.errors:
         return
     merged = _validated(_merge(base, result.scenarios))
     plan.bank = replace(merged, version=_merge_version(upload, latest, merged))
-
-
-def _convert(upload: Upload, base: quizbank.Bank):
-    vocabularies = {"domains": base.domains, "tags": base.tags}
-    if upload.fmt == "gift":
-        try:
-            text = upload.read().decode("utf-8-sig")
-        except UnicodeDecodeError as exc:
-            raise ServiceError(f"{upload.filename}: the GIFT file is not UTF-8 text") from exc
-        return converters.parse_gift(text, source=upload.filename, **vocabularies)
-    return converters.parse_moodle_xml(upload.read(), source=upload.filename, **vocabularies)
 
 
 def _merge(base: quizbank.Bank, scenarios) -> quizbank.Bank:

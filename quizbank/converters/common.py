@@ -1,8 +1,11 @@
 """What the GIFT and Moodle XML converters share: results, vocabulary matching, text rules, ids, grouping.
 
 Each format module reads its file into ``ParsedQuestion`` values; ``ResultBuilder`` applies the rules that
-do not depend on the format (one fully correct answer, 3-4 options, a rationale for every option, a domain
-from the category, metadata, ids, scenario grouping) and builds the ``ConversionResult``.
+do not depend on the format (the item rules of ``quizbank.rules``, shared with the YAML loader and the web
+editor; a domain from the category, metadata, ids, scenario grouping) and builds the ``ConversionResult``.
+
+Work is bounded: at most MAX_ITEMS_PER_FILE questions per file (one problem past it, the rest ignored) and
+MAX_ANSWERS_PER_QUESTION answers per question (skipped past it); ids are allocated in linear time.
 """
 
 from __future__ import annotations
@@ -12,15 +15,18 @@ import unicodedata
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 
+from quizbank import rules
 from quizbank.dump import scenario_from_contents
 from quizbank.errors import BankError, Problem
-from quizbank.loader import SLUG
-from quizbank.model import DIFFICULTIES, Scenario
+from quizbank.model import Scenario
 
 MAX_IMPORT_BYTES = 5_000_000
+MAX_ITEMS_PER_FILE = 20_000  # questions (imported or skipped) read from one file
+MAX_ANSWERS_PER_QUESTION = 100  # answers read for one question; more is skipped with its reason
 PARAGRAPH_BREAK = re.compile(r"\n[ \t]*\n\s*")
 FULL_CREDIT = 100.0
-MIN_OPTIONS, MAX_OPTIONS = 3, 4
+MIN_OPTIONS, MAX_OPTIONS = rules.MIN_OPTIONS, rules.MAX_OPTIONS
+SLUG = rules.SLUG
 MULTIPLE_ANSWERS = "multichoice (multiple answers)"
 
 
@@ -41,6 +47,7 @@ class ConversionResult:
     scenarios: tuple[Scenario, ...]
     skipped: tuple[Skipped, ...]
     problems: tuple[Problem, ...]
+    notes: tuple[tuple[int, str, str], ...] = ()  # (line, question title, message): content not kept
 
 
 class ConversionError(BankError):
@@ -90,6 +97,7 @@ class ParsedQuestion:
     category: str
     free_tags: tuple[str, ...] = ()  # Moodle <tags>: matched against the vocabulary, the rest ignored
     metadata: Metadata = field(default_factory=Metadata)
+    general_feedback: str = ""  # GIFT '####', Moodle <generalfeedback> (plain text; not kept in the bank yet)
 
 
 # Text rules ----------------------------------------------------------------------------------------------
@@ -199,12 +207,20 @@ class Vocabulary:
         self.tags = tags
         self._domains = _lookup(domains)
         self._tags = _lookup(tags)
+        self._categories: dict[str, tuple[str | None, tuple[str, ...]]] = {}  # a file repeats few paths
 
     def tag(self, name: str) -> str | None:
         return self._tags.get(name.strip().casefold())
 
     def category(self, path: str) -> tuple[str | None, list[str]]:
         """(domain, tags) named by a category path: the first domain match, every tag match."""
+        if path not in self._categories:
+            domain, tags = self._match_category(path)
+            self._categories[path] = (domain, tuple(tags))
+        domain, tags = self._categories[path]
+        return domain, list(tags)
+
+    def _match_category(self, path: str) -> tuple[str | None, list[str]]:
         domain: str | None = None
         tags: list[str] = []
         for segment in split_category(path):
@@ -234,19 +250,37 @@ def is_kebab(text: str) -> bool:
     return bool(SLUG.match(text))
 
 
-class IdAllocator:
-    """Hands out ids unique within one import, adding -2, -3... on collisions."""
+def _fit(ident: str, limit: int) -> str:
+    """ident cut to at most limit characters, without a trailing hyphen."""
+    return ident[:limit].rstrip("-") or "question"
 
-    def __init__(self, reserved: set[str] | None = None):
+
+class IdAllocator:
+    """Hands out ids unique within one import, adding -2, -3... on collisions, in linear time overall.
+
+    Each wanted id remembers the last suffix it handed out, so n questions wanting the same id cost O(n) in all
+    (not O(n^2)). Ids are cut to ``limit`` characters, suffix included (the database column's length).
+    """
+
+    def __init__(self, reserved: set[str] | None = None, limit: int = rules.MAX_ID):
         self.used = set(reserved or ())
+        self.limit = limit
+        self.counters: dict[str, int] = {}
 
     def take(self, wanted: str) -> str:
-        ident, counter = wanted, 1
+        base = _fit(wanted, self.limit)
+        counter = self.counters.get(base, 1)
+        ident = base if counter == 1 else self._suffixed(base, counter)
         while ident in self.used:
             counter += 1
-            ident = f"{wanted}-{counter}"
+            ident = self._suffixed(base, counter)
+        self.counters[base] = counter
         self.used.add(ident)
         return ident
+
+    def _suffixed(self, base: str, counter: int) -> str:
+        suffix = f"-{counter}"
+        return _fit(base, self.limit - len(suffix)) + suffix
 
 
 # Building the result -------------------------------------------------------------------------------------
@@ -257,6 +291,8 @@ class _Accepted:
     question: ParsedQuestion
     domain: str
     tags: list[str]
+    scenario: str  # the question's text split into scenario and stem
+    stem: str
 
 
 class ResultBuilder:
@@ -268,55 +304,95 @@ class ResultBuilder:
         self.key_hint = key_hint
         self.problems: list[Problem] = []
         self.skipped: list[Skipped] = []
+        self.notes: list[tuple[int, str, str]] = []
         self.accepted: list[_Accepted] = []
+        self.items = 0  # questions seen (accepted, invalid or skipped)
+
+    @property
+    def over_limit(self) -> bool:
+        """True once the file has more than MAX_ITEMS_PER_FILE questions: parsers may stop reading."""
+        return self.items > MAX_ITEMS_PER_FILE
 
     def problem(self, line: int, message: str) -> None:
         self.problems.append(Problem(self.source, line, message))
 
+    def note(self, line: int, title: str, message: str) -> None:
+        """Something of a question that is not kept (listed with the result, never dropped silently)."""
+        self.notes.append((line, title, message))
+
     def skip(self, line: int, kind: str, title: str, reason: str) -> None:
+        """A question of a kind that cannot be represented (it counts toward MAX_ITEMS_PER_FILE)."""
+        if self._admit(line):
+            self._skip(line, kind, title, reason)
+
+    def _skip(self, line: int, kind: str, title: str, reason: str) -> None:
         self.skipped.append(Skipped(line, kind, title, reason))
+
+    def _admit(self, line: int) -> bool:
+        """Count one more question; False (and one problem, at the first) past MAX_ITEMS_PER_FILE."""
+        self.items += 1
+        if self.items == MAX_ITEMS_PER_FILE + 1:
+            self.problem(
+                line,
+                f"the file holds more than {MAX_ITEMS_PER_FILE} questions: split it into files of at most "
+                f"{MAX_ITEMS_PER_FILE} (nothing from this one is imported)",
+            )
+        return self.items <= MAX_ITEMS_PER_FILE
 
     def add(self, question: ParsedQuestion) -> None:
         """Accept a single-answer multiple-choice question, or record why it is skipped or invalid."""
+        if not self._admit(question.line) or not self._has_few_answers(question):
+            return
         if not self._has_one_key(question) or not self._has_option_count(question):
             return
         before = len(self.problems)
-        self._check_text_and_options(question)
+        scenario, stem = split_text(question.text, question.metadata.stem_paragraphs)
+        self._check_item_rules(question, scenario, stem)
         domain = self._domain(question)
         tags = self._tags(question)
-        self._check_metadata(question)
         if domain and len(self.problems) == before and not question.metadata.invalid:
-            self.accepted.append(_Accepted(question, domain, tags))
+            self.accepted.append(_Accepted(question, domain, tags, scenario, stem))
 
-    def _has_one_key(self, q: ParsedQuestion) -> bool:
-        full = sum(abs(o.weight - FULL_CREDIT) < 1e-6 for o in q.options)
-        partial = sum(0 < o.weight < FULL_CREDIT for o in q.options)
-        if full > 1:
-            self.skip(q.line, MULTIPLE_ANSWERS, q.title, f"{full} answers are fully correct; only one may be")
-        elif full == 0 and partial:
-            self.skip(q.line, MULTIPLE_ANSWERS, q.title, "no fully correct answer (only partial credit)")
-        elif full == 0:
-            self.problem(q.line, f"the answer block has no key: {self.key_hint}")
-        return full == 1
-
-    def _has_option_count(self, q: ParsedQuestion) -> bool:
+    def _has_few_answers(self, q: ParsedQuestion) -> bool:
         count = len(q.options)
-        if not MIN_OPTIONS <= count <= MAX_OPTIONS:
-            self.skip(q.line, "multichoice", q.title, f"{count} options; a question needs 3 or 4")
+        if count > MAX_ANSWERS_PER_QUESTION:
+            self._skip(q.line, "multichoice", q.title, f"{count} answers; at most {MAX_ANSWERS_PER_QUESTION} are read")
             return False
         return True
 
-    def _check_text_and_options(self, q: ParsedQuestion) -> None:
-        if not q.text.strip():
-            self.problem(q.line, "the question has no text")
-        for number, option in enumerate(q.options, 1):
-            if not option.text:
-                self.problem(option.line, f"option {number} has no text")
-            if not option.rationale:
-                self.problem(option.line, f"option {number} has no feedback (rationale)")
-        texts = [o.text.casefold() for o in q.options if o.text]
-        if len(set(texts)) != len(texts):
-            self.problem(q.line, "two options have the same text")
+    def _has_one_key(self, q: ParsedQuestion) -> bool:
+        full = sum(_is_key(o) for o in q.options)
+        partial = sum(0 < o.weight < FULL_CREDIT for o in q.options)
+        if full > 1:
+            self._skip(q.line, MULTIPLE_ANSWERS, q.title, f"{full} answers are fully correct; only one may be")
+        elif full == 0 and partial:
+            self._skip(q.line, MULTIPLE_ANSWERS, q.title, "no fully correct answer (only partial credit)")
+        elif full == 0:
+            message = rules.key_problem(_rule_options(q)).message
+            self.problem(q.line, f"{message} Hint: {self.key_hint}.")
+        return full == 1
+
+    def _has_option_count(self, q: ParsedQuestion) -> bool:
+        problem = rules.option_count_problem(len(q.options))
+        if problem is not None:
+            self._skip(q.line, "multichoice", q.title, problem.message)
+            return False
+        return True
+
+    def _check_item_rules(self, q: ParsedQuestion, scenario: str, stem: str) -> None:
+        """quizbank.rules on the question as it would be imported; option problems at the option's line."""
+        meta = q.metadata
+        problems = rules.check_item(
+            stem=stem,
+            difficulty="medium" if meta.difficulty is None else meta.difficulty,
+            options=_rule_options(q),
+            scenario=scenario,
+            content_note=meta.content_note,
+            scenario_id=meta.scenario_id,
+        )
+        for problem in problems:
+            option = rules.parse_option_field(problem.field)
+            self.problem(q.options[option[0]].line if option else q.line, problem.message)
 
     def _domain(self, q: ParsedQuestion) -> str | None:
         domain, _ = self.vocabulary.category(q.category)
@@ -338,13 +414,6 @@ class ResultBuilder:
                 self.problem(q.line, f"unknown tag {name!r} (not in bank.yaml)")
         return sorted(set(tags))
 
-    def _check_metadata(self, q: ParsedQuestion) -> None:
-        meta = q.metadata
-        if meta.scenario_id is not None and not is_kebab(meta.scenario_id):
-            self.problem(q.line, f"scenario id must be lowercase-kebab-case, got {meta.scenario_id!r}")
-        if meta.difficulty is not None and meta.difficulty not in DIFFICULTIES:
-            self.problem(q.line, f"difficulty must be one of {', '.join(DIFFICULTIES)}, got {meta.difficulty!r}")
-
     def result(self) -> ConversionResult:
         """The ConversionResult: ids assigned, questions grouped into scenarios."""
         groups = self._groups(self._contents())
@@ -352,6 +421,7 @@ class ResultBuilder:
             scenarios=tuple(scenario_from_contents(pairs) for pairs in groups.values()),
             skipped=tuple(self.skipped),
             problems=tuple(sorted(self.problems)),
+            notes=tuple(self.notes),
         )
 
     def _contents(self) -> list[tuple[int, str, dict]]:
@@ -363,19 +433,15 @@ class ResultBuilder:
     @staticmethod
     def _content(accepted: _Accepted, qid: str, ids: IdAllocator) -> dict:
         q, meta = accepted.question, accepted.question.metadata
-        scenario, stem = split_text(q.text, meta.stem_paragraphs)
         content = {
             "scenario_id": meta.scenario_id or ids.take(f"{qid}-scenario"),
-            "scenario": scenario,
+            "scenario": accepted.scenario,
             "domain": accepted.domain,
             "competencies": sorted(set(meta.competencies)),
             "tags": accepted.tags,
-            "stem": stem,
+            "stem": accepted.stem,
             "difficulty": meta.difficulty or "medium",
-            "options": [
-                {"text": o.text, "correct": abs(o.weight - FULL_CREDIT) < 1e-6, "rationale": o.rationale or ""}
-                for o in q.options
-            ],
+            "options": [{"text": o.text, "correct": _is_key(o), "rationale": o.rationale or ""} for o in q.options],
         }
         if meta.content_note:
             content["content_note"] = meta.content_note
@@ -406,3 +472,13 @@ def _wanted_id(question: ParsedQuestion) -> str:
     if is_kebab(question.preferred_id):
         return question.preferred_id
     return slugify(question.title or question.preferred_id or question.text)
+
+
+def _is_key(option: ParsedOption) -> bool:
+    """An answer worth full credit."""
+    return abs(option.weight - FULL_CREDIT) < 1e-6
+
+
+def _rule_options(question: ParsedQuestion) -> list[rules.OptionFields]:
+    """The question's answers as quizbank.rules sees options (no feedback = an empty rationale)."""
+    return [rules.OptionFields(o.text, o.rationale or "", _is_key(o)) for o in question.options]

@@ -1,9 +1,11 @@
 """GIFT (Moodle's plain-text quiz format) to bank scenarios and back.
 
 Import rules
-- Questions are separated by blank lines; full-line ``//`` comments are ignored (except ``// quizbank:``).
+- Questions are separated by blank lines; full-line ``//`` comments are ignored, except ``// quizbank:``
+  metadata and Moodle 4's ``// [id:idnumber] [tag:name]``: the id is used like a title (below), tags that
+  name a tag of the bank become tags.
 - Only single-answer multiple choice with 3 or 4 options becomes a question. ``=`` (or ``~%100%``) marks the
-  one key; other weights (``~%50%``) are accepted as incorrect options. Several fully correct answers, or
+  one key; other weights (``~%50%``, ``~%-25%``) are kept as incorrect options. Several fully correct answers, or
   partial credit without a fully correct answer, is skipped as "multichoice (multiple answers)"; 2 or 5+
   options are skipped; an answer block with no correct answer at all is a problem.
 - ``#feedback`` after an answer is that option's rationale; an answer without one is a problem.
@@ -11,10 +13,17 @@ Import rules
   against the bank's domain ids and names, then tag ids and names: the first domain match is the domain,
   tag matches become tags, other segments are ignored. A question with no domain is a problem.
 - ``::title::`` gives the question id when it is lowercase-kebab-case, otherwise a slug of it (or of the
-  text) is used; ids are made unique with -2, -3... Format markers ``[html]`` (tags stripped, entities
-  unescaped), ``[markdown]``, ``[plain]`` and ``[moodle]`` are understood. Escapes: ``\\~ \\= \\# \\{ \\}
-  \\: \\\\`` and ``\\n`` (a line break). Text after the answer block makes a missing-word question: the
-  block's place is shown as ``_____``.
+  text) is used; ids are made unique with -2, -3... Escapes: ``\\~ \\= \\# \\{ \\} \\: \\\\`` and ``\\n``
+  (a line break). Text after the answer block makes a missing-word question: the blank ``_____`` stands
+  where the block stood (``{=Asia ~Europe} is the largest continent.`` gives ``_____ is the largest...``).
+- Formats, as in Moodle: the question text may start with ``[html]``, ``[moodle]``, ``[plain]`` or
+  ``[markdown]``; without one it is Moodle auto-format (HTML rendered, line breaks kept). Each answer and
+  each feedback may start with its own marker, else it has the question's format; the marker is removed.
+  HTML and auto-format are reduced to text with whitespace normalised (source indentation dropped),
+  Markdown is rendered first, plain text is kept as written (``quizbank.converters.richtext``).
+- Nothing is dropped silently: images, audio and video (``<img>``, ``@@PLUGINFILE@@``, links to media),
+  ``####`` general feedback, partial credit and negative marks and Moodle tags outside the bank's
+  vocabulary are listed per question in ``ConversionResult.notes`` (line, title, message).
 - The last paragraph of the text is the stem, earlier paragraphs the scenario; difficulty is "medium".
   Every question gets its own scenario (``<question id>-scenario``) unless metadata names one.
 - True/false ``{T}``, essay ``{}``, matching (``->``), numerical ``{#...}``, short answer (only ``=``
@@ -22,8 +31,10 @@ Import rules
 
 Export (``to_gift``) writes, per domain, a ``$CATEGORY: <domain id>`` line and then every question as a
 ``// quizbank: {json}`` comment (scenario id, difficulty, competencies, tags), ``::question-id::``, the
-scenario and stem separated by a paragraph break, and ``=``/``~`` answers with ``#rationale``. Parsing the
-export rebuilds the same scenarios, so every question keeps its content hash.
+scenario and stem separated by a paragraph break, and ``=``/``~`` answers with ``#rationale``. A question
+with any text that auto-format would change (tags, entities, runs of spaces or blank lines) is written as
+``[plain]``; a text that starts like a marker gets ``[plain]`` before it. Parsing the export rebuilds the
+same scenarios, so every question keeps its content hash.
 """
 
 from __future__ import annotations
@@ -31,7 +42,7 @@ from __future__ import annotations
 import bisect
 import json
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from quizbank.converters.common import (
     FULL_CREDIT,
@@ -42,8 +53,18 @@ from quizbank.converters.common import (
     ResultBuilder,
     check_size,
     excerpt,
-    html_to_text,
     paragraphs,
+)
+from quizbank.converters.richtext import (
+    BLANK_MARK,
+    MOODLE,
+    PLAIN,
+    Converted,
+    Note,
+    NoteList,
+    convert,
+    text_format,
+    with_notes,
 )
 from quizbank.model import Bank, Question, Scenario
 
@@ -59,6 +80,7 @@ _RESTORE = {ord(p): ("\n" if c == "n" else c) for c, p in _PLACEHOLDER.items()}
 _ESCAPE = re.compile(r"\\([~=#{}:\\n])")
 _TITLE = re.compile(r"\s*::(.*?)::", re.S)
 _FORMAT = re.compile(r"\s*\[(\w+)\]")
+_MOODLE_COMMENT = re.compile(r"\[(id|tag):([^\]]*)\]")  # Moodle 4: // [id:idnumber] [tag:name] ...
 _WEIGHT = re.compile(r"\s*%(-?\d+(?:\.\d+)?)%")
 _TRUE_FALSE = re.compile(r"(T|F|TRUE|FALSE)\s*(#.*)?", re.S | re.I)
 _LINE_BREAK = re.compile(r"\r\n|\r|\n")
@@ -97,10 +119,13 @@ def parse_gift(text: str, *, source: str, domains: dict[str, str], tags: dict[st
     """Convert GIFT text into scenarios for a bank with these domain and tag vocabularies."""
     check_size(text, source)
     builder = ResultBuilder(source, domains, tags, key_hint=KEY_HINT)
+    notes: list[Note] = []
     category = ""
     for lines in _blocks(text.removeprefix("\ufeff")):
-        category = _read_block(lines, category, builder)
-    return builder.result()
+        category = _read_block(lines, category, builder, notes)
+        if builder.over_limit:
+            break
+    return with_notes(builder.result(), notes)
 
 
 def _blocks(text: str) -> list[list[tuple[int, str]]]:
@@ -114,22 +139,39 @@ def _blocks(text: str) -> list[list[tuple[int, str]]]:
     return [b for b in blocks if b]
 
 
-def _read_block(lines: list[tuple[int, str]], category: str, builder: ResultBuilder) -> str:
+@dataclass
+class _Comments:
+    """What the comment lines of a question say: quizbank metadata, Moodle 4 ``[id:...]`` and ``[tag:...]``."""
+
+    metadata: Metadata = field(default_factory=Metadata)
+    idnumber: str = ""
+    tags: list[str] = field(default_factory=list)
+
+    def read(self, comment: str, line: int, builder: ResultBuilder) -> None:
+        if comment.startswith(METADATA_PREFIX):
+            self.metadata = _read_metadata(comment[len(METADATA_PREFIX) :], line, builder)
+            return
+        for kind, value in _MOODLE_COMMENT.findall(comment):
+            if kind == "id":
+                self.idnumber = value.strip()
+            elif value.strip():
+                self.tags.append(value.strip())
+
+
+def _read_block(lines: list[tuple[int, str]], category: str, builder: ResultBuilder, notes: list[Note]) -> str:
     """Read one block: comments, metadata and $CATEGORY lines, then its question if any; returns the category."""
-    metadata = Metadata()
+    comments = _Comments()
     question_lines: list[tuple[int, str]] = []
     for number, line in lines:
         stripped = line.strip()
         if stripped.startswith("//"):
-            comment = stripped[2:].strip()
-            if comment.startswith(METADATA_PREFIX):
-                metadata = _read_metadata(comment[len(METADATA_PREFIX) :], number, builder)
+            comments.read(stripped[2:].strip(), number, builder)
         elif stripped.startswith(CATEGORY_PREFIX):
             category = stripped[len(CATEGORY_PREFIX) :].strip()
         else:
             question_lines.append((number, line))
     if question_lines:
-        _read_question(_Block.of(question_lines), category, metadata, builder)
+        _read_question(_Block.of(question_lines), category, comments, builder, notes)
     return category
 
 
@@ -164,35 +206,59 @@ def _read_metadata(raw: str, line: int, builder: ResultBuilder) -> Metadata:
     )
 
 
-def _read_question(block: _Block, category: str, metadata: Metadata, builder: ResultBuilder) -> None:
+def _read_question(
+    block: _Block, category: str, comments: _Comments, builder: ResultBuilder, notes: list[Note]
+) -> None:
+    """Read one question's title, format, text and answer block; hand it to the builder or skip it."""
     text, line = block.text, block.numbers[0]
     position, title = 0, ""
     title_match = _TITLE.match(text)
     if title_match:
         title, position = _restore(title_match.group(1)).strip(), title_match.end()
-    fmt = "moodle"
-    format_match = _FORMAT.match(text, position)
-    if format_match and format_match.group(1).lower() in FORMATS:
-        fmt, position = format_match.group(1).lower(), format_match.end()
+    fmt, position = _marker(text, position, MOODLE)
     opening = text.find("{", position)
     closing = text.find("}", opening + 1) if opening >= 0 else -1
     if not _answer_block_is_balanced(block, position, opening, closing, builder):
         return
     if opening < 0:
-        shown = title or excerpt(_plain(text[position:], fmt))
+        shown = title or excerpt(_convert(text[position:], fmt).text)
         builder.skip(line, "description", shown, "no answer block: a description, not a question")
         return
-    question_text = _question_text(text[position:opening], text[closing + 1 :], fmt)
+    found = NoteList()
+    question_text = found.media(_question_text(text[position:opening], text[closing + 1 :], fmt), "the question text")
     title = title or excerpt(question_text)
-    answers = text[opening + 1 : closing].split("####")[0]  # '####' starts general feedback, not kept
+    answers, _, general = text[opening + 1 : closing].partition("####")  # '####' starts general feedback
     kind = _kind(answers)
     if kind:
         builder.skip(line, kind, title, f"{kind} questions are not supported (only single-answer multiple choice)")
         return
-    options = _options(block, answers, opening + 1, fmt, builder)
+    options = _options(block, answers, opening + 1, fmt, builder, found)
     if options is None:
         return
-    builder.add(ParsedQuestion(line, title, title, question_text, options, category, metadata=metadata))
+    general_feedback = found.media(_convert(*_split_marker(general, fmt)), "the general feedback")
+    found.general_feedback(general_feedback)
+    found.weights(options)
+    found.tags(comments.tags, builder.vocabulary.tag)
+    notes.extend(found.as_notes(line, title))
+    question = ParsedQuestion(
+        line, title, comments.idnumber or title, question_text, options, category, tuple(comments.tags)
+    )
+    question.metadata, question.general_feedback = comments.metadata, general_feedback
+    builder.add(question)
+
+
+def _marker(text: str, position: int, default: str) -> tuple[str, int]:
+    """(format, position after it) of a ``[html]``/``[moodle]``/``[plain]``/``[markdown]`` marker at position."""
+    match = _FORMAT.match(text, position)
+    if match and match.group(1).lower() in FORMATS:
+        return text_format(match.group(1)), match.end()
+    return default, position
+
+
+def _split_marker(protected: str, default: str) -> tuple[str, str]:
+    """(text after its format marker, format): a text's own marker wins over the question's format."""
+    fmt, position = _marker(protected, 0, default)
+    return protected[position:], fmt
 
 
 def _answer_block_is_balanced(block: _Block, start: int, opening: int, closing: int, builder: ResultBuilder) -> bool:
@@ -214,16 +280,16 @@ def _answer_block_is_balanced(block: _Block, start: int, opening: int, closing: 
     return True
 
 
-def _plain(protected: str, fmt: str) -> str:
-    text = _restore(protected)
-    return html_to_text(text) if fmt == "html" else text.strip()
+def _convert(protected: str, fmt: str) -> Converted:
+    """A protected GIFT text (escapes restored) converted from its format to the bank's plain text."""
+    return convert(_restore(protected), fmt)
 
 
-def _question_text(before: str, after: str, fmt: str) -> str:
-    before_text, after_text = _plain(before, fmt), _plain(after, fmt)
-    if before_text and after_text:
-        return f"{before_text} _____ {after_text}"  # missing-word question: the blank shows where the answer goes
-    return before_text or after_text
+def _question_text(before: str, after: str, fmt: str) -> Converted:
+    """The question text; with text after the answer block, the blank stands where the block stood."""
+    if after.strip():
+        return _convert(before + BLANK_MARK + after, fmt)  # a missing-word question
+    return _convert(before, fmt)
 
 
 def _kind(answers: str) -> str | None:
@@ -242,7 +308,10 @@ def _kind(answers: str) -> str | None:
     return None
 
 
-def _options(block: _Block, answers: str, offset: int, fmt: str, builder: ResultBuilder) -> list[ParsedOption] | None:
+def _options(
+    block: _Block, answers: str, offset: int, fmt: str, builder: ResultBuilder, found: NoteList
+) -> list[ParsedOption] | None:
+    """The answers of a multiple-choice block; each text and feedback may carry its own format marker."""
     markers = list(re.finditer(r"[=~]", answers))
     if not markers:
         builder.problem(block.line_at(offset), "the answer block has no answers (start each with '=' or '~')")
@@ -259,8 +328,11 @@ def _options(block: _Block, answers: str, offset: int, fmt: str, builder: Result
         if weight_match:
             weight, body = float(weight_match.group(1)), body[weight_match.end() :]
         text, hash_sign, feedback = body.partition("#")
-        rationale = _plain(feedback, fmt) if hash_sign else None
-        options.append(ParsedOption(_plain(text, fmt), weight, rationale, block.line_at(offset + marker.start())))
+        option_text = found.media(_convert(*_split_marker(text, fmt)), f"option {index + 1}")
+        rationale = None
+        if hash_sign:
+            rationale = found.media(_convert(*_split_marker(feedback, fmt)), f"the feedback of option {index + 1}")
+        options.append(ParsedOption(option_text, weight, rationale, block.line_at(offset + marker.start())))
     return options
 
 
@@ -305,15 +377,25 @@ def _question_lines(scenario: Scenario, question: Question) -> list[str]:
     if scenario.content_note:
         metadata["content_note"] = scenario.content_note
     text = f"{scenario.text}\n\n{question.stem}" if scenario.text else question.stem
+    texts = [text] + [t for option in question.options for t in (option.text, option.rationale)]
+    marker = "" if all(convert(t, MOODLE).text == t for t in texts) else f"[{PLAIN}]"
     lines = [
         f"// {METADATA_PREFIX} {json.dumps(metadata, ensure_ascii=False)}",
-        f"::{escape(question.id)}:: {escape(text, raw_newlines=True)} {{",
+        f"::{escape(question.id)}:: {marker or _guard(text)}{escape(text, raw_newlines=True)} {{",
     ]
     for option in question.options:
-        marker = "=" if option.correct else "~"
-        lines.append(f"\t{marker}{escape(option.text)} #{escape(option.rationale)}")
+        sign = "=" if option.correct else "~"
+        lines.append(
+            f"\t{sign}{_guard(option.text)}{escape(option.text)} #{_guard(option.rationale)}{escape(option.rationale)}"
+        )
     lines.append("}")
     return lines
+
+
+def _guard(text: str) -> str:
+    """'[plain]' before a text that starts like a format marker, so that the marker-like start stays text."""
+    match = _FORMAT.match(text)
+    return f"[{PLAIN}]" if match and match.group(1).lower() in FORMATS else ""
 
 
 def escape(text: str, *, raw_newlines: bool = False) -> str:

@@ -9,15 +9,21 @@ Import rules
   (``$course$/top/Advocacy/stigma``): each segment is matched case-insensitively against the bank's domain
   ids and names, then tag ids and names; the first domain match is the domain, tag matches become tags,
   ``$...$``, ``top`` and unmatched segments are ignored. A question without a domain is a problem.
-  ``<tags><tag><text>`` are matched against the tag vocabulary too (unmatched ones are ignored).
+  ``<tags><tag><text>`` are matched against the tag vocabulary too (unmatched ones are listed as notes).
 - Only ``multichoice`` with ``<single>true</single>`` and 3 or 4 answers becomes a question. The answer
   with ``fraction="100"`` is the key; other fractions are incorrect options. Several answers at 100, or
   partial credit only, is skipped as "multichoice (multiple answers)", as is ``<single>false</single>``;
   no answer with a positive fraction is a problem. ``<shuffleanswers>`` is accepted (the trainer always
   shuffles options). Each answer's ``<feedback>`` is its rationale; a missing one is a problem.
-- ``questiontext`` in format ``html`` is reduced to plain text (tags stripped, entities unescaped, one
-  paragraph per block element, ``<br>`` a line break); other formats are taken as plain text. The last
-  paragraph is the stem, earlier ones the scenario. ``<idnumber>`` is the question id when it is
+- Texts are read in their ``format``: ``html`` is reduced to plain text (tags stripped, entities unescaped,
+  one paragraph per block element, ``<br>`` a line break), ``moodle_auto_format`` likewise after Moodle's
+  line-break rule, ``markdown`` is rendered first, ``plain_text`` is kept as written. An ``<answer>`` or
+  ``<feedback>`` without a ``format`` attribute uses the question text's format, as Moodle does. The last
+  paragraph is the stem, earlier ones the scenario.
+- Nothing is dropped silently: images (``<img>``, ``@@PLUGINFILE@@``, ``<file>`` base64), audio and video,
+  ``<generalfeedback>``, combined feedback other than Moodle's defaults, hints, partial credit and negative
+  marks (kept as incorrect options) and ``<tags>`` outside the bank's vocabulary are listed per question in
+  ``ConversionResult.notes``. ``<idnumber>`` is the question id when it is
   lowercase-kebab-case, otherwise a slug of ``<name>``; ids are made unique with -2, -3...
 - Other types (truefalse, essay, matching, shortanswer, numerical, ddwtos, multianswer/cloze, description...)
   are skipped with the line of their ``<question>`` element.
@@ -46,8 +52,17 @@ from quizbank.converters.common import (
     ResultBuilder,
     check_size,
     excerpt,
-    html_to_text,
     paragraphs,
+)
+from quizbank.converters.richtext import (
+    HTML,
+    MOODLE_DEFAULT_FEEDBACK,
+    Converted,
+    Note,
+    NoteList,
+    convert,
+    text_format,
+    with_notes,
 )
 from quizbank.errors import Problem
 from quizbank.model import Bank, Question, Scenario
@@ -58,7 +73,11 @@ META_DIFFICULTY = "quizbank-difficulty:"
 META_COMPETENCY = "quizbank-competency:"
 META_STEM_PARAGRAPHS = "quizbank-stem-paragraphs:"
 META_CONTENT_NOTE = "quizbank-content-note:"
-ANSWER_FORMAT = "moodle_auto_format"  # Moodle's default for answers and feedback without a format attribute
+COMBINED_FEEDBACK = {
+    "correctfeedback": "feedback for a correct answer",
+    "partiallycorrectfeedback": "feedback for a partially correct answer",
+    "incorrectfeedback": "feedback for an incorrect answer",
+}
 NOT_SUPPORTED = "{kind} questions are not supported (only single-answer multiple choice)"
 
 
@@ -102,6 +121,7 @@ def parse_moodle_xml(data: bytes, *, source: str, domains: dict[str, str], tags:
         return ConversionResult(scenarios=(), skipped=(), problems=(parsed,))
     root, lines = parsed
     builder = ResultBuilder(source, domains, tags, key_hint=KEY_HINT)
+    notes: list[Note] = []
     category = ""
     for position, element in enumerate(root.findall("question"), 1):
         line = lines.get(element, position)
@@ -109,10 +129,12 @@ def parse_moodle_xml(data: bytes, *, source: str, domains: dict[str, str], tags:
         if kind == "category":
             category = _text(element, "category/text")
         elif kind == "multichoice":
-            _read_multichoice(element, line, lines, category, builder)
+            _read_multichoice(element, line, lines, category, builder, notes)
         else:
             builder.skip(line, kind, _title(element), NOT_SUPPORTED.format(kind=kind))
-    return builder.result()
+        if builder.over_limit:
+            break
+    return with_notes(builder.result(), notes)
 
 
 def _unsafe_reason(exc: DefusedXmlException) -> str:
@@ -127,53 +149,93 @@ def _text(element: Element, path: str) -> str:
 def _title(element: Element) -> str:
     """The question's name, else its idnumber, else the start of its text."""
     name = _text(element, "name/text") or _text(element, "idnumber")
-    return name or excerpt(_formatted(element.find("questiontext"), "html"))
+    return name or excerpt(_formatted(element.find("questiontext"), HTML).text)
 
 
-def _formatted(element: Element | None, default_format: str) -> str:
-    """The plain text of an element with a format attribute and a <text> child."""
+def _question_format(element: Element) -> str:
+    """The question text's format (Moodle's default: html); answers and feedback without one use it."""
+    questiontext = element.find("questiontext")
+    return text_format(questiontext.get("format") if questiontext is not None else None, HTML)
+
+
+def _formatted(element: Element | None, default_format: str) -> Converted:
+    """The plain text of an element with a format attribute and a <text> child, with the media it refers to."""
     if element is None:
-        return ""
-    raw = element.findtext("text") or ""
-    if element.get("format", default_format) == "html":
-        return html_to_text(raw)
-    return "\n".join(line.rstrip() for line in raw.replace("\r\n", "\n").split("\n")).strip()
+        return Converted("")
+    return convert(element.findtext("text") or "", text_format(element.get("format"), default_format))
 
 
 def _read_multichoice(
-    element: Element, line: int, lines: dict[Element, int], category: str, builder: ResultBuilder
+    element: Element,
+    line: int,
+    lines: dict[Element, int],
+    category: str,
+    builder: ResultBuilder,
+    notes: list[Note],
 ) -> None:
+    """Hand a single-answer multichoice question to the builder (with its notes), or skip it."""
     title = _title(element)
     if _text(element, "single").lower() in ("false", "0"):
         builder.skip(line, "multichoice (multiple answers)", title, "<single> is false: several answers may be chosen")
         return
-    tags = [_text(tag, "text") for tag in element.findall("tags/tag")]
-    options = [_option(answer, lines.get(answer, line), builder) for answer in element.findall("answer")]
+    fmt, found = _question_format(element), NoteList()
+    text = found.media(_formatted(element.find("questiontext"), fmt), "the question text")
+    answers = element.findall("answer")
+    options = [
+        _option(answer, number, lines.get(answer, line), fmt, builder, found)
+        for number, answer in enumerate(answers, 1)
+    ]
     if any(option is None for option in options):
         return
+    tags = [_text(tag, "text") for tag in element.findall("tags/tag")]
+    free_tags = tuple(t for t in tags if t and not t.startswith("quizbank-"))
+    general_feedback = found.media(_formatted(element.find("generalfeedback"), fmt), "the general feedback")
+    _note_the_rest(element, fmt, options, found)
+    found.general_feedback(general_feedback)
+    found.tags(free_tags, builder.vocabulary.tag)
+    notes.extend(found.as_notes(line, title))
     question = ParsedQuestion(
         line=line,
         title=title,
         preferred_id=_text(element, "idnumber"),
-        text=_formatted(element.find("questiontext"), "html"),
+        text=text,
         options=options,
         category=category,
-        free_tags=tuple(t for t in tags if not t.startswith("quizbank-")),
+        free_tags=free_tags,
         metadata=_metadata(tags, line, builder),
+        general_feedback=general_feedback,
     )
     builder.add(question)
 
 
-def _option(answer: Element, line: int, builder: ResultBuilder) -> ParsedOption | None:
+def _option(
+    answer: Element, number: int, line: int, fmt: str, builder: ResultBuilder, found: NoteList
+) -> ParsedOption | None:
+    """One <answer>: its fraction, text and feedback (each in its own format, else the question's)."""
     fraction = answer.get("fraction", "0")
     try:
         weight = float(fraction)
     except ValueError:
         builder.problem(line, f"answer fraction must be a number, got {fraction!r}")
         return None
+    text = found.media(_formatted(answer, fmt), f"option {number}")
     feedback = answer.find("feedback")
-    rationale = _formatted(feedback, ANSWER_FORMAT) if feedback is not None else None
-    return ParsedOption(_formatted(answer, ANSWER_FORMAT), weight, rationale, line)
+    rationale = None
+    if feedback is not None:
+        rationale = found.media(_formatted(feedback, fmt), f"the feedback of option {number}")
+    return ParsedOption(text, weight, rationale, line)
+
+
+def _note_the_rest(element: Element, fmt: str, options: list[ParsedOption], found: NoteList) -> None:
+    """Note what the bank has no place for: combined feedback, hints, weights and unreferenced embedded files."""
+    for tag, label in COMBINED_FEEDBACK.items():
+        feedback = found.media(_formatted(element.find(tag), fmt), f"the {label}")
+        if feedback.casefold() not in MOODLE_DEFAULT_FEEDBACK:
+            found.text(f"the {label}", feedback)
+    for number, hint in enumerate(element.findall("hint"), 1):
+        found.text(f"hint {number}", found.media(_formatted(hint, fmt), f"hint {number}"))
+    found.weights(options)
+    found.files([file.get("name") or "(unnamed)" for file in element.iter("file")])
 
 
 def _metadata(tags: list[str], line: int, builder: ResultBuilder) -> Metadata:
