@@ -696,7 +696,7 @@ def test_zip_with_a_corrupt_entry_is_explained_in_the_preview(app, admin):
 def test_gift_preview_lists_what_each_question_cannot_keep(app, admin, mini_release):
     gift = (
         "$CATEGORY: advocacy\n\n"
-        "::adv-image:: A poster shows [html]<img src=\"@@PLUGINFILE@@/poster.png\"> a slur. What first? {\n"
+        '::adv-image:: A poster shows [html]<img src="@@PLUGINFILE@@/poster.png"> a slur. What first? {\n'
         "  =Raise it with the manager. #Systems advocacy.\n"
         "  ~Ignore it. #Leaves stigma.\n"
         "  ~Tear it down. #Acts alone.\n"
