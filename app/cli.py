@@ -1,4 +1,4 @@
-"""Flask CLI: ``flask bank validate|import|export|diff``, ``flask users create``, ``flask demo seed``.
+"""Flask CLI: ``flask bank validate|import|merge|export|diff``, ``flask users create``, ``flask demo seed``.
 
 The CLI calls the same services as the web app and commits once per command.
 """
@@ -14,7 +14,7 @@ from flask.cli import AppGroup
 
 import quizbank
 from app.extensions import db
-from app.services import ServiceError, accounts, banks, calibration, demo, exams
+from app.services import ServiceError, accounts, banks, calibration, demo, exams, transfer
 from quizbank.audit import audit_bank
 from quizbank.dump import write_bank
 
@@ -63,6 +63,77 @@ def import_command(directory: str) -> None:
     bank = _load_or_exit(directory)
     try:
         report = banks.import_bank(bank)
+    except ServiceError as exc:
+        db.session.rollback()
+        click.echo(f"error: {exc}; nothing imported.", err=True)
+        sys.exit(1)
+    db.session.commit()
+    click.echo(report.summary())
+
+
+def _parse_maps(values: tuple[str, ...]) -> dict[str, str]:
+    """{category: domain} from repeated --map "Category=domain" values (a click error for a malformed one)."""
+    found: dict[str, str] = {}
+    for value in values:
+        category, sep, domain = value.rpartition("=")
+        if not sep or not domain.strip():
+            raise click.BadParameter(f"{value!r}: write it as CATEGORY=DOMAIN", param_hint="--map")
+        found[category.strip()] = domain.strip()
+    return found
+
+
+def _print_plan(plan: transfer.ImportPlan) -> None:
+    """Skipped questions, what is not kept, unmapped categories and problems, each on its own line."""
+    for s in plan.skipped:
+        click.echo(f"skipped: line {s.line}: {s.kind}: {s.title}: {s.reason}", err=True)
+    for line, title, message in plan.notes:
+        click.echo(f"not kept: line {line}: {title}: {message}", err=True)
+    for u in plan.unmapped:
+        name = repr(u.category) if u.category else "(no category)"
+        click.echo(
+            f"unmapped category {name}: {u.count} question(s), first at line {u.line}; "
+            f'add --map "{u.category or ""}=DOMAIN" (or =- to skip them) or --default-domain DOMAIN',
+            err=True,
+        )
+    for error in plan.errors:
+        click.echo(error, err=True)
+
+
+@bank_cli.command("merge")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False))
+@click.option("--bank", "slug", required=True, help="Slug of the bank to merge the questions into.")
+@click.option("--format", "fmt", default="", help="gift, moodle-xml, aiken, qti21... (default: recognised).")
+@click.option("--version", "version", default="", help="Version of the new release (default: the next minor).")
+@click.option(
+    "--map",
+    "maps",
+    multiple=True,
+    metavar="CATEGORY=DOMAIN",
+    help='Put a category (its path or one segment) in a domain: --map "Legal issues=advocacy"; "=-" skips it. '
+    "Repeatable; remembered for the bank after a successful import.",
+)
+@click.option("--default-domain", default=None, help="The domain of questions whose category maps nowhere.")
+def merge_command(
+    file: str, slug: str, fmt: str, version: str, maps: tuple[str, ...], default_domain: str | None
+) -> None:
+    """Merge a GIFT, Moodle XML, Aiken or QTI FILE into bank SLUG as a new release (as the web import does)."""
+    category_map = _parse_maps(maps)
+    path = Path(file)
+    plan = transfer.plan_merge_file(
+        path.read_bytes(),
+        filename=path.name,
+        bank_slug=slug,
+        fmt=fmt,
+        version=version,
+        category_map=category_map,
+        default_domain=default_domain,
+    )
+    _print_plan(plan)
+    if plan.errors or plan.bank is None:
+        click.echo(f"{len(plan.errors)} problem(s) found; nothing imported.", err=True)
+        sys.exit(1)
+    try:
+        report = transfer.merge_file(plan, slug, category_map)
     except ServiceError as exc:
         db.session.rollback()
         click.echo(f"error: {exc}; nothing imported.", err=True)

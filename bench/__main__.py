@@ -16,7 +16,7 @@ import quizbank
 from app import create_app
 from app.extensions import db
 from app.services import accounts, banks
-from bench import bank_import, calibration, cohort, item_analysis, load
+from bench import bank_import, calibration, cohort, convert_preview, item_analysis, load
 from bench.databases import on_each_database
 
 BANK = Path(quizbank.BUNDLED_BANKS) / "peer-specialist"
@@ -90,6 +90,7 @@ def bench_database(url: str, label: str) -> None:
 def main() -> None:
     on_each_database(bench_database)
     on_each_database(bank_import.bench_bank_import)
+    convert_preview.main()  # GIFT and Moodle XML import preview of 10,000 questions (issue 11: under 3 s)
     on_each_database(load.bench_load)
     on_each_database(item_analysis.bench_item_analysis)
     on_each_database(cohort.bench_cohort)  # the cohort readiness report: 5,000 learners, 1,000,000 responses

@@ -165,6 +165,7 @@ ROUTES = {
     "transfer.upload": Route("trainer"),
     # An unknown or expired upload token sends an allowed user back to the upload form.
     "transfer.preview": Route("trainer", {"token": "x" * 43}, success="/author/transfer/"),
+    "transfer.mapping": Route("trainer", {"token": "x" * 43}, method="POST", success="/author/transfer/"),
     "transfer.confirm": Route("trainer", method="POST", success="/author/transfer/"),
     "transfer.export": Route("trainer", {"slug": ACME_BANK}),
     "transfer.download": Route("trainer", {"slug": ACME_BANK}),

@@ -10,7 +10,7 @@ from flask_login import current_user
 from flask_wtf import FlaskForm
 from flask_wtf.file import FileField, FileRequired
 from werkzeug.exceptions import RequestEntityTooLarge
-from wtforms import HiddenField, SelectField, StringField
+from wtforms import FieldList, Form, FormField, HiddenField, SelectField, StringField
 from wtforms.fields.choices import SelectChoice
 from wtforms.validators import DataRequired, Length, Optional
 
@@ -70,6 +70,43 @@ class UploadForm(FlaskForm):
 
 class ConfirmForm(FlaskForm):
     token = HiddenField(validators=[DataRequired()])
+
+
+class CategoryChoiceForm(Form):
+    """One unmapped category and the domain chosen for it (a sub-form: the outer form carries the CSRF token)."""
+
+    category = HiddenField()
+    domain = SelectField("Domain", choices=[], validate_choice=False)  # the service checks the domain ids
+
+
+class MappingForm(FlaskForm):
+    """A select per category of the upload that names no domain of the bank."""
+
+    mappings = FieldList(FormField(CategoryChoiceForm))
+
+    @classmethod
+    def for_plan(cls, plan, **kwargs) -> MappingForm:
+        """The form for a preview: one entry per unmapped category, labelled with its path, count and line."""
+        if "formdata" not in kwargs:
+            kwargs["data"] = {"mappings": [{"category": u.category, "domain": ""} for u in plan.unmapped]}
+        form = cls(**kwargs)
+        choices = [SelectChoice("", "Choose a domain…")]
+        choices += [SelectChoice(ident, f"{name} ({ident})") for ident, name in plan.domains.items()]
+        choices.append(SelectChoice(transfer.SKIP, "Skip these questions"))
+        for entry, unmapped in zip(form.mappings, plan.unmapped, strict=False):
+            entry.domain.choices = choices
+            entry.domain.label.text = _category_label(unmapped)
+        return form
+
+    def choices(self) -> dict[str, str]:
+        """{category path: chosen domain id or SKIP} for every category given a choice."""
+        return {e.category.data or "": e.domain.data for e in self.mappings if e.domain.data}
+
+
+def _category_label(unmapped) -> str:
+    name = f"Category “{unmapped.category}”" if unmapped.category else "Questions in no category"
+    count = f"{unmapped.count} question{'s' if unmapped.count != 1 else ''}"
+    return f"{name} ({count}, first at line {unmapped.line})"
 
 
 class ExportForm(FlaskForm):
@@ -181,9 +218,10 @@ def upload():
     return _render_upload(form)
 
 
-def _render_preview(plan, form: ConfirmForm):
+def _render_preview(plan, form: ConfirmForm, mapping_form: MappingForm | None = None):
     label = transfer.format_label(plan.upload.fmt)
-    return render_template("transfer/preview.html", plan=plan, form=form, format_label=label)
+    mapping_form = mapping_form or MappingForm.for_plan(plan)
+    return render_template("transfer/preview.html", plan=plan, form=form, mapping_form=mapping_form, format_label=label)
 
 
 @bp.route("/preview/<token>")
@@ -194,6 +232,34 @@ def preview(token: str):
         return redirect(url_for(".upload"))
     plan = transfer.plan_import(upload, current_user)
     return _render_preview(plan, ConfirmForm(token=token))
+
+
+@bp.route("/preview/<token>/mapping", methods=["POST"])
+@role_required("trainer")
+def mapping(token: str):
+    """Remember where the upload's unmapped categories go in its bank, then show the preview again (PRG)."""
+    upload = _pending_upload_or_404(token)
+    if upload is None:
+        return redirect(url_for(".upload"))
+    form = MappingForm()
+    if not form.validate_on_submit():
+        flash("The category mapping was not accepted (the form expired); choose the domains again.", "error")
+        return redirect(url_for(".preview", token=token))
+    try:
+        count = transfer.remember_mapping(transfer.mapping_bank(upload, current_user), current_user, form.choices())
+    except ServiceError as exc:
+        db.session.rollback()
+        flash(str(exc), "error")
+        return redirect(url_for(".preview", token=token))
+    db.session.commit()
+    if count:
+        flash(
+            f"{count} categor{'ies' if count != 1 else 'y'} mapped; the bank remembers them for later uploads.",
+            "success",
+        )
+    else:
+        flash("Choose a domain, or “Skip these questions”, for at least one category.", "error")
+    return redirect(url_for(".preview", token=token))
 
 
 @bp.route("/confirm", methods=["POST"])

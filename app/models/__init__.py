@@ -2,6 +2,7 @@
 
 from app.models.attempt import Attempt, Response
 from app.models.bank import Bank, BankRelease, Question, QuestionVersion, QuestionVersionTag, ReleaseItem
+from app.models.category_map import BankCategoryMap
 from app.models.organization import (
     ApiToken,
     Cohort,
@@ -29,6 +30,7 @@ __all__ = [
     "Attempt",
     "Bank",
     "BankCalibration",
+    "BankCategoryMap",
     "BankRelease",
     "Certificate",
     "Membership",

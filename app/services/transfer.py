@@ -9,6 +9,10 @@ uploader, format and a timestamp; ``plan_import`` parses it once and keeps the b
 has had a new release since the preview. Question formats (GIFT, Moodle XML, Aiken...) merge into a copy of the
 target bank's latest release: new question ids are added, existing ids replaced, nothing retired. A YAML zip is
 a whole bank: its bank.yaml decides the bank and version.
+
+Categories that name no domain of the bank are listed in the plan (``ImportPlan.unmapped``); ``remember_mapping``
+stores where each goes (a domain, or SKIP) per bank, and every later plan for that bank applies the remembered
+choices. ``plan_merge_file`` / ``merge_file`` do the same for the CLI, with an explicit map and default domain.
 """
 
 from __future__ import annotations
@@ -25,12 +29,16 @@ from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta
 from pathlib import Path, PurePosixPath
 
+from sqlalchemy import select
 from werkzeug.utils import secure_filename
 
 import quizbank
-from app.models import Bank, BankRelease, User
+from app.extensions import db
+from app.models import Bank, BankCategoryMap, BankRelease, User
 from app.services import ServiceError, banks, permissions
 from quizbank import converters, formats
+from quizbank.converters.common import SKIP as SKIP  # a mapping target: skip these questions
+from quizbank.converters.common import UnmappedCategory, category_key, category_mapping, check_category_map
 from quizbank.diff import BankDiff, bank_hashes, diff_hashes
 from quizbank.dump import scenario_from_contents, write_bank
 from quizbank.semver import bump, parse_version
@@ -44,6 +52,7 @@ PLAN_SUFFIX = ".plan.zip"  # the bank a preview would import (canonical YAML zip
 PLAN_META_SUFFIX = ".plan.json"  # which bank it is and the release it was planned against
 TOKEN_PATTERN = re.compile(r"^[A-Za-z0-9_-]{43}$")
 MAC_METADATA = "__MACOSX"  # Finder's resource forks: folder __MACOSX/ and files named ._*
+MAX_CATEGORY_CHARS = 255  # BankCategoryMap.category and category_key
 
 
 # Permissions -------------------------------------------------------------------------------------------
@@ -378,11 +387,14 @@ class MergeConflict(Exception):
 class ImportPlan:
     """What importing an upload would do; ``errors`` non-empty means it cannot be imported."""
 
-    upload: Upload
+    upload: Upload | None  # None for a file merged from the CLI
     bank: quizbank.Bank | None = None
     errors: list[str] = field(default_factory=list)
     skipped: list[converters.Skipped] = field(default_factory=list)
     notes: list[tuple[int, str, str]] = field(default_factory=list)  # (line, question, what is not kept)
+    unmapped: list[UnmappedCategory] = field(default_factory=list)  # categories naming no domain, not mapped
+    domains: dict[str, str] = field(default_factory=dict)  # the target bank's domains, for the mapping step
+    mapping: dict[str, str] = field(default_factory=dict)  # the category map applied (remembered, then explicit)
     diff: BankDiff | None = None
     latest_version: str | None = None
     settings_changed: bool = False
@@ -506,18 +518,38 @@ def _plan_merge(plan: ImportPlan, user: User, fmt: formats.Format) -> None:
     bank_row = banks.get_bank(upload.bank_slug)
     if bank_row is None or not can_manage_bank(user, bank_row):
         raise ServiceError(f"bank {upload.bank_slug!r} is not one you can import into")
+    _merge_into(plan, bank_row, fmt, upload.read(), source=upload.filename, version=upload.version)
+
+
+def _merge_into(
+    plan: ImportPlan,
+    bank_row: Bank,
+    fmt: formats.Format,
+    data: bytes,
+    *,
+    source: str,
+    version: str,
+    category_map: dict[str, str] | None = None,
+    default_domain: str | None = None,
+) -> None:
+    """Parse data once with the bank's remembered category map (then ``category_map``) and merge it into a copy
+    of the bank's latest release: plan.bank, or plan.errors and plan.unmapped saying why not."""
     latest = find_release(bank_row)
     if latest is None:
-        raise ServiceError(f"bank {upload.bank_slug!r} has no release to merge into; import it as a YAML zip first")
+        raise ServiceError(f"bank {bank_row.slug!r} has no release to merge into; import it as a YAML zip first")
     base = banks.release_to_bank(latest)
-    result = fmt.parse(upload.read(), source=upload.filename, domains=base.domains, tags=base.tags)
+    plan.domains = dict(base.domains)
+    plan.mapping = {**remembered_mapping(bank_row), **(category_map or {})}
+    with category_mapping(plan.mapping, default_domain):
+        result = fmt.parse(data, source=source, domains=base.domains, tags=base.tags)
     plan.skipped = list(result.skipped)
     plan.notes = list(getattr(result, "notes", ()))
+    plan.unmapped = list(getattr(result, "unmapped", ()))
     plan.errors.extend(str(p) for p in result.problems)
     if plan.errors:
         return
     merged = _validated(_merge(base, result.scenarios))
-    plan.bank = replace(merged, version=_merge_version(upload, latest, merged))
+    plan.bank = replace(merged, version=_merge_version(version, latest, merged))
 
 
 def _merge(base: quizbank.Bank, scenarios) -> quizbank.Bank:
@@ -554,11 +586,11 @@ def _scenario_group_problems(groups: dict[str, list[tuple[str, dict]]]) -> list[
     return problems
 
 
-def _merge_version(upload: Upload, latest: BankRelease, merged: quizbank.Bank) -> str:
+def _merge_version(version: str, latest: BankRelease, merged: quizbank.Bank) -> str:
     """Unchanged content keeps the latest version (a no-op); otherwise the chosen one or the next minor."""
     if not diff_hashes(banks.release_hashes(latest), bank_hashes(merged)).has_changes:
         return latest.version
-    return upload.version or bump(latest.version, "minor")
+    return version or bump(latest.version, "minor")
 
 
 def _validated(bank: quizbank.Bank) -> quizbank.Bank:
@@ -592,3 +624,110 @@ def _compare(plan: ImportPlan) -> None:
 def _not_newer(version: str, latest: str) -> bool:
     new, old = parse_version(version), parse_version(latest)
     return new is None or old is None or new <= old
+
+
+# Category mapping --------------------------------------------------------------------------------------
+
+
+def remembered_mapping(bank: Bank) -> dict[str, str]:
+    """{category path: domain id or SKIP} chosen for this bank's earlier uploads."""
+    rows = db.session.scalars(select(BankCategoryMap).where(BankCategoryMap.bank_id == bank.id))
+    return {row.category: row.domain for row in rows}
+
+
+def mapping_bank(upload: Upload, user: User) -> Bank:
+    """The bank an upload merges into, when this user may map its categories (ServiceError otherwise)."""
+    bank = banks.get_bank(upload.bank_slug) if upload.bank_slug else None
+    if bank is None or not can_manage_bank(user, bank):
+        raise ServiceError("This upload is not merged into a bank you can import into.")
+    return bank
+
+
+def remember_mapping(bank: Bank, user: User | None, choices: dict[str, str]) -> int:
+    """Store where categories go in this bank ({category path: domain id or SKIP}); return how many were stored.
+
+    Empty choices are ignored; a choice naming no domain of the bank's latest release is refused (ServiceError).
+    Later plans for this bank apply the stored choices. The caller commits.
+    """
+    latest = find_release(bank)
+    domains = dict(latest.domains) if latest else {}
+    chosen = {category: target.strip() for category, target in choices.items() if target and target.strip()}
+    problems = check_category_map(chosen, None, domains)
+    too_long = [c for c in chosen if max(len(c), len(category_key(c))) > MAX_CATEGORY_CHARS]
+    problems += [f"category {c[:60]!r}… is longer than {MAX_CATEGORY_CHARS} characters" for c in too_long]
+    if problems:
+        raise ServiceError("; ".join(problems), field="mappings")
+    rows = {
+        row.category_key: row
+        for row in db.session.scalars(select(BankCategoryMap).where(BankCategoryMap.bank_id == bank.id))
+    }
+    for category, target in chosen.items():
+        key = category_key(category)
+        row = rows.get(key)
+        if row is None:
+            row = rows[key] = BankCategoryMap(bank_id=bank.id, category_key=key)
+            db.session.add(row)
+        row.category, row.domain = category, target
+        row.updated_by_id = user.id if user else None
+    db.session.flush()
+    return len(chosen)
+
+
+def plan_merge_file(
+    data: bytes,
+    *,
+    filename: str,
+    bank_slug: str,
+    fmt: str = AUTOMATIC,
+    version: str = "",
+    category_map: dict[str, str] | None = None,
+    default_domain: str | None = None,
+) -> ImportPlan:
+    """The plan for merging a question file into a bank from the command line (no user: the operator is trusted).
+
+    The bank's remembered category map applies, then ``category_map``; ``default_domain`` takes the rest.
+    """
+    plan = ImportPlan(None)
+    try:
+        chosen = _upload_format(fmt, filename, data, converters.MAX_IMPORT_BYTES)
+        if not chosen.can_import:
+            raise ServiceError(f"{chosen.label} is a whole bank: use `flask bank import` on its folder", field="format")
+        bank_row = banks.get_bank(bank_slug)
+        if bank_row is None:
+            raise ServiceError(f"no bank {bank_slug!r}", field="bank")
+        if version.strip() and parse_version(version) is None:
+            raise ServiceError("give the version as X.Y.Z, for example 1.2.0", field="version")
+        latest = find_release(bank_row)
+        problems = check_category_map(category_map, default_domain, dict(latest.domains) if latest else {})
+        if problems:
+            raise ServiceError("; ".join(problems), field="mappings")
+        source = secure_filename(Path(filename).name) or "upload"
+        _merge_into(
+            plan,
+            bank_row,
+            chosen,
+            data,
+            source=source,
+            version=version.strip(),
+            category_map=category_map,
+            default_domain=default_domain,
+        )
+    except ServiceError as exc:
+        plan.errors.append(str(exc))
+    except quizbank.BankError as exc:
+        plan.errors.extend(str(p) for p in exc.problems)
+    except MergeConflict as exc:
+        plan.errors.extend(exc.messages)
+    if plan.bank is not None and not plan.errors:
+        _compare(plan)
+    return plan
+
+
+def merge_file(plan: ImportPlan, bank_slug: str, category_map: dict[str, str] | None) -> banks.ImportReport:
+    """Import a planned CLI merge and remember its category map for the bank (the caller commits)."""
+    if plan.errors or plan.bank is None:
+        raise ServiceError("the file has problems; nothing was imported")
+    report = banks.import_bank(plan.bank)
+    if category_map:
+        remember_mapping(banks.get_bank(bank_slug), None, category_map)
+    return report

@@ -12,6 +12,9 @@ from __future__ import annotations
 
 import re
 import unicodedata
+from collections.abc import Iterator, Mapping
+from contextlib import contextmanager
+from contextvars import ContextVar
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
 
@@ -28,6 +31,7 @@ FULL_CREDIT = 100.0
 MIN_OPTIONS, MAX_OPTIONS = rules.MIN_OPTIONS, rules.MAX_OPTIONS
 SLUG = rules.SLUG
 MULTIPLE_ANSWERS = "multichoice (multiple answers)"
+SKIP = "-"  # a category mapped to SKIP: its questions are skipped with a reason, not imported
 
 
 @dataclass(frozen=True)
@@ -41,6 +45,15 @@ class Skipped:
 
 
 @dataclass(frozen=True)
+class UnmappedCategory:
+    """A category naming no bank domain, with no mapping and no default: a UI can ask where it goes."""
+
+    category: str  # the path as the file gives it ('' for questions in no category)
+    count: int  # questions in it that failed for want of a domain
+    line: int  # the first such question's line
+
+
+@dataclass(frozen=True)
 class ConversionResult:
     """Scenarios built from the valid questions, questions skipped by type, and problems to fix."""
 
@@ -48,6 +61,7 @@ class ConversionResult:
     skipped: tuple[Skipped, ...]
     problems: tuple[Problem, ...]
     notes: tuple[tuple[int, str, str], ...] = ()  # (line, question title, message): content not kept
+    unmapped: tuple[UnmappedCategory, ...] = ()  # categories that need a mapping (each also a problem per question)
 
 
 class ConversionError(BankError):
@@ -199,21 +213,54 @@ def split_category(path: str) -> list[str]:
     return [s.replace("//", "/").strip() for s in re.split(r"(?<!/)/(?!/)", path) if s.strip()]
 
 
-class Vocabulary:
-    """The target bank's domains and tags, matched case-insensitively by id or display name."""
+def _is_marker(segment: str) -> bool:
+    """Moodle's root category and context markers ($course$, $system$...), which name nothing."""
+    key = segment.casefold()
+    return key == "top" or key.startswith("$")
 
-    def __init__(self, domains: dict[str, str], tags: dict[str, str]):
+
+def category_key(path: str) -> str:
+    """How a category is matched in a category map: its named segments casefolded, joined by '/'.
+
+    '$course$/top/Legal issues', 'top/legal issues' and 'Legal issues' all give 'legal issues'.
+    """
+    return "/".join(s.casefold() for s in split_category(path) if not _is_marker(s))
+
+
+class Vocabulary:
+    """The target bank's domains and tags, matched case-insensitively by id or display name.
+
+    A category names a domain when one of its segments is a domain's id or display name. A ``category_map``
+    ({category path or one segment: domain id, or SKIP}) places the other categories: the whole path first
+    (it wins over the segments' own names), then the segments' own names, then each segment from the deepest
+    up; ``default_domain`` takes what is still unplaced.
+    """
+
+    def __init__(
+        self,
+        domains: dict[str, str],
+        tags: dict[str, str],
+        category_map: Mapping[str, str] | None = None,
+        default_domain: str | None = None,
+    ):
         self.domains = domains
         self.tags = tags
         self._domains = _lookup(domains)
         self._tags = _lookup(tags)
+        self.category_map = {category_key(k): v.strip() for k, v in (category_map or {}).items()}
+        self.default_domain = (default_domain or "").strip() or None
         self._categories: dict[str, tuple[str | None, tuple[str, ...]]] = {}  # a file repeats few paths
 
     def tag(self, name: str) -> str | None:
         return self._tags.get(name.strip().casefold())
 
+    def domain(self, name: str) -> str | None:
+        """The domain id named by an id or display name (any case), None if none."""
+        return self._domains.get(name.strip().casefold())
+
     def category(self, path: str) -> tuple[str | None, list[str]]:
-        """(domain, tags) named by a category path: the first domain match, every tag match."""
+        """(domain, tags) of a category path: the domain as placed by the map (or SKIP, or an unknown name
+        given in the map, which ``target_problem`` reports), every tag match."""
         if path not in self._categories:
             domain, tags = self._match_category(path)
             self._categories[path] = (domain, tuple(tags))
@@ -221,17 +268,65 @@ class Vocabulary:
         return domain, list(tags)
 
     def _match_category(self, path: str) -> tuple[str | None, list[str]]:
-        domain: str | None = None
+        segments = [s for s in split_category(path) if not _is_marker(s)]
+        domain: str | None = self.category_map.get("/".join(s.casefold() for s in segments))
         tags: list[str] = []
-        for segment in split_category(path):
+        for segment in segments:
             key = segment.casefold()
-            if key == "top" or key.startswith("$"):
-                continue  # Moodle's context markers ($course$, $system$...) and root category
             if key in self._domains:
                 domain = domain or self._domains[key]
             elif key in self._tags:
                 tags.append(self._tags[key])
-        return domain, tags
+        for segment in reversed(segments):
+            domain = domain or self.category_map.get(segment.casefold())
+        return domain or self.default_domain, tags
+
+    def target_problem(self, path: str, target: str) -> str | None:
+        """Why a mapped or default target is not usable (None when it is a domain id or SKIP)."""
+        if target == SKIP or target in self.domains:
+            return None
+        known = ", ".join(self.domains) or "none"
+        if target == self.default_domain and not self._mapped(path):
+            return f"the default domain {target!r} is not one of the bank's domains ({known})"
+        return f"category {path!r} is mapped to {target!r}, which is not one of the bank's domains ({known})"
+
+    def _mapped(self, path: str) -> bool:
+        keys = {category_key(path), *(s.casefold() for s in split_category(path))}
+        return any(key in self.category_map for key in keys)
+
+
+def check_category_map(
+    category_map: Mapping[str, str] | None, default_domain: str | None, domains: dict[str, str]
+) -> list[str]:
+    """Messages for map entries and a default that name no domain of ``domains`` (SKIP is allowed)."""
+    known = ", ".join(domains) or "none"
+    messages = [
+        f"category {category!r} is mapped to {target!r}, which is not one of the bank's domains ({known})"
+        for category, target in (category_map or {}).items()
+        if target.strip() != SKIP and target.strip() not in domains
+    ]
+    if default_domain and default_domain.strip() not in domains:
+        messages.append(f"the default domain {default_domain!r} is not one of the bank's domains ({known})")
+    return messages
+
+
+# Category mapping passed to every converter -------------------------------------------------------------
+
+_MAPPING: ContextVar[tuple[Mapping[str, str], str | None] | None] = ContextVar("category_mapping", default=None)
+
+
+@contextmanager
+def category_mapping(category_map: Mapping[str, str] | None, default_domain: str | None = None) -> Iterator[None]:
+    """Within this block every converter places categories with this map and default (see ``Vocabulary``).
+
+    The format modules' ``parse`` functions take only the vocabularies; the mapping reaches their
+    ``ResultBuilder`` this way (a builder given ``category_map``/``default_domain`` explicitly uses those).
+    """
+    token = _MAPPING.set((dict(category_map or {}), default_domain))
+    try:
+        yield
+    finally:
+        _MAPPING.reset(token)
 
 
 # Ids -----------------------------------------------------------------------------------------------------
@@ -298,9 +393,21 @@ class _Accepted:
 class ResultBuilder:
     """Collects parsed questions, applies the shared rules and builds the ConversionResult."""
 
-    def __init__(self, source: str, domains: dict[str, str], tags: dict[str, str], *, key_hint: str):
+    def __init__(
+        self,
+        source: str,
+        domains: dict[str, str],
+        tags: dict[str, str],
+        *,
+        key_hint: str,
+        category_map: Mapping[str, str] | None = None,
+        default_domain: str | None = None,
+    ):
         self.source = source
-        self.vocabulary = Vocabulary(domains, tags)
+        if category_map is None and default_domain is None:
+            category_map, default_domain = _MAPPING.get() or (None, None)
+        self.vocabulary = Vocabulary(domains, tags, category_map, default_domain)
+        self.unmapped: dict[str, list[int]] = {}  # category -> [question count, first line]
         self.key_hint = key_hint
         self.problems: list[Problem] = []
         self.skipped: list[Skipped] = []
@@ -341,7 +448,7 @@ class ResultBuilder:
 
     def add(self, question: ParsedQuestion) -> None:
         """Accept a single-answer multiple-choice question, or record why it is skipped or invalid."""
-        if not self._admit(question.line) or not self._has_few_answers(question):
+        if not self._admit(question.line) or self._skipped_by_map(question) or not self._has_few_answers(question):
             return
         if not self._has_one_key(question) or not self._has_option_count(question):
             return
@@ -394,15 +501,32 @@ class ResultBuilder:
             option = rules.parse_option_field(problem.field)
             self.problem(q.options[option[0]].line if option else q.line, problem.message)
 
-    def _domain(self, q: ParsedQuestion) -> str | None:
+    def _skipped_by_map(self, q: ParsedQuestion) -> bool:
+        """True (and the question skipped with its reason) when the category map says to skip its category."""
         domain, _ = self.vocabulary.category(q.category)
-        if domain is None:
-            known = ", ".join(self.vocabulary.domains) or "none"
-            if q.category:
-                self.problem(q.line, f"no domain: category {q.category!r} names none of the bank's domains ({known})")
-            else:
-                self.problem(q.line, f"no domain: the question is in no category naming a bank domain ({known})")
-        return domain
+        if domain != SKIP:
+            return False
+        where = f"category {q.category!r}" if q.category else "questions in no category"
+        self._skip(q.line, "multichoice", q.title, f"{where} is mapped to 'skip these questions'")
+        return True
+
+    def _domain(self, q: ParsedQuestion) -> str | None:
+        """The question's domain id; None after reporting why (no domain, or a mapping naming no domain)."""
+        domain, _ = self.vocabulary.category(q.category)
+        if domain is not None:
+            problem = self.vocabulary.target_problem(q.category, domain)
+            if problem:
+                self.problem(q.line, problem)
+                return None
+            return domain
+        known = ", ".join(self.vocabulary.domains) or "none"
+        if q.category:
+            self.problem(q.line, f"no domain: category {q.category!r} names none of the bank's domains ({known})")
+        else:
+            self.problem(q.line, f"no domain: the question is in no category naming a bank domain ({known})")
+        found = self.unmapped.setdefault(q.category, [0, q.line])
+        found[0] += 1
+        return None
 
     def _tags(self, q: ParsedQuestion) -> list[str]:
         _, tags = self.vocabulary.category(q.category)
@@ -422,6 +546,7 @@ class ResultBuilder:
             skipped=tuple(self.skipped),
             problems=tuple(sorted(self.problems)),
             notes=tuple(self.notes),
+            unmapped=tuple(UnmappedCategory(c, n, line) for c, (n, line) in self.unmapped.items()),
         )
 
     def _contents(self) -> list[tuple[int, str, dict]]:
