@@ -17,6 +17,10 @@ from contextlib import contextmanager
 from contextvars import ContextVar
 from dataclasses import dataclass, field
 from html.parser import HTMLParser
+from xml.etree.ElementTree import Element, ParseError, TreeBuilder
+
+from defusedxml import DefusedXmlException
+from defusedxml.ElementTree import DefusedXMLParser
 
 from quizbank import rules
 from quizbank.dump import scenario_from_contents
@@ -607,3 +611,38 @@ def _is_key(option: ParsedOption) -> bool:
 def _rule_options(question: ParsedQuestion) -> list[rules.OptionFields]:
     """The question's answers as quizbank.rules sees options (no feedback = an empty rationale)."""
     return [rules.OptionFields(o.text, o.rationale or "", _is_key(o)) for o in question.options]
+
+
+# Defused XML with source lines (Moodle XML and QTI) --------------------------------------------------------
+
+
+class _LineTreeBuilder(TreeBuilder):
+    """An ElementTree builder that remembers the source line of every element's start tag."""
+
+    def __init__(self) -> None:
+        super().__init__()
+        self.lines: dict[Element, int] = {}
+        self.parser: DefusedXMLParser | None = None
+
+    def start(self, tag, attrs):
+        element = super().start(tag, attrs)
+        if self.parser is not None:
+            self.lines[element] = self.parser.parser.CurrentLineNumber
+        return element
+
+
+def read_xml_with_lines(data: bytes, source: str) -> tuple[Element, dict[Element, int]] | Problem:
+    """(root, element lines) parsed by defusedxml with DTDs, entities and external references forbidden,
+    or the Problem that stopped it ("unsafe XML" or "invalid XML", with its line)."""
+    builder = _LineTreeBuilder()
+    parser = DefusedXMLParser(target=builder, forbid_dtd=True, forbid_entities=True, forbid_external=True)
+    builder.parser = parser
+    try:
+        parser.feed(data)
+        root = parser.close()
+    except DefusedXmlException as exc:
+        reason = "document type declarations (DTD), entity declarations and external references are not allowed"
+        return Problem(source, parser.parser.CurrentLineNumber, f"unsafe XML: {type(exc).__name__}: {reason}")
+    except ParseError as exc:
+        return Problem(source, exc.position[0], f"invalid XML: {exc}")
+    return root, builder.lines

@@ -39,10 +39,7 @@ as the bank's texts have no spaces at line ends, runs of spaces or runs of blank
 from __future__ import annotations
 
 import html
-from xml.etree.ElementTree import Element, ParseError, TreeBuilder
-
-from defusedxml import DefusedXmlException
-from defusedxml.ElementTree import DefusedXMLParser
+from xml.etree.ElementTree import Element
 
 from quizbank.converters.common import (
     ConversionResult,
@@ -53,6 +50,7 @@ from quizbank.converters.common import (
     check_size,
     excerpt,
     paragraphs,
+    read_xml_with_lines,
 )
 from quizbank.converters.richtext import (
     HTML,
@@ -81,36 +79,15 @@ COMBINED_FEEDBACK = {
 NOT_SUPPORTED = "{kind} questions are not supported (only single-answer multiple choice)"
 
 
-class _LineTreeBuilder(TreeBuilder):
-    """An ElementTree builder that remembers the source line of every element's start tag."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.lines: dict[Element, int] = {}
-        self.parser: DefusedXMLParser | None = None
-
-    def start(self, tag, attrs):
-        element = super().start(tag, attrs)
-        if self.parser is not None:
-            self.lines[element] = self.parser.parser.CurrentLineNumber
-        return element
-
-
 def _read_xml(data: bytes, source: str) -> tuple[Element, dict[Element, int]] | Problem:
     """(root, element lines), or the Problem that stopped the defused parser (unsafe or broken XML)."""
-    builder = _LineTreeBuilder()
-    parser = DefusedXMLParser(target=builder, forbid_dtd=True, forbid_entities=True, forbid_external=True)
-    builder.parser = parser
-    try:
-        parser.feed(data)
-        root = parser.close()
-    except DefusedXmlException as exc:
-        return Problem(source, parser.parser.CurrentLineNumber, f"unsafe XML: {_unsafe_reason(exc)}")
-    except ParseError as exc:
-        return Problem(source, exc.position[0], f"invalid XML: {exc}")
+    parsed = read_xml_with_lines(data, source)
+    if isinstance(parsed, Problem):
+        return parsed
+    root, lines = parsed
     if root.tag != "quiz":
-        return Problem(source, builder.lines.get(root, 1), f"expected a Moodle XML <quiz> document, found <{root.tag}>")
-    return root, builder.lines
+        return Problem(source, lines.get(root, 1), f"expected a Moodle XML <quiz> document, found <{root.tag}>")
+    return root, lines
 
 
 def parse_moodle_xml(data: bytes, *, source: str, domains: dict[str, str], tags: dict[str, str]) -> ConversionResult:
@@ -135,11 +112,6 @@ def parse_moodle_xml(data: bytes, *, source: str, domains: dict[str, str], tags:
         if builder.over_limit:
             break
     return with_notes(builder.result(), notes)
-
-
-def _unsafe_reason(exc: DefusedXmlException) -> str:
-    name = type(exc).__name__
-    return f"{name}: document type declarations (DTD), entity declarations and external references are not allowed"
 
 
 def _text(element: Element, path: str) -> str:

@@ -46,10 +46,7 @@ import zipfile
 import zlib
 from dataclasses import dataclass, field
 from urllib.parse import unquote
-from xml.etree.ElementTree import Element, ParseError, TreeBuilder
-
-from defusedxml import DefusedXmlException
-from defusedxml.ElementTree import DefusedXMLParser
+from xml.etree.ElementTree import Element
 
 from quizbank.converters.common import (
     MAX_IMPORT_BYTES,
@@ -62,6 +59,7 @@ from quizbank.converters.common import (
     excerpt,
     html_to_text,
     paragraphs,
+    read_xml_with_lines,
 )
 from quizbank.errors import Problem
 from quizbank.model import Bank, Question, Scenario
@@ -98,21 +96,6 @@ NCNAME = re.compile(r"^[A-Za-z_][A-Za-z0-9_.-]*$")
 # Reading XML ---------------------------------------------------------------------------------------------
 
 
-class _LineTreeBuilder(TreeBuilder):
-    """An ElementTree builder that remembers the source line of every element's start tag."""
-
-    def __init__(self) -> None:
-        super().__init__()
-        self.lines: dict[Element, int] = {}
-        self.parser: DefusedXMLParser | None = None
-
-    def start(self, tag, attrs):
-        element = super().start(tag, attrs)
-        if self.parser is not None:
-            self.lines[element] = self.parser.parser.CurrentLineNumber
-        return element
-
-
 @dataclass
 class _Xml:
     """A parsed file: its root with QTI names normalised, element lines, and the root's namespace."""
@@ -127,21 +110,14 @@ class _Xml:
 
 def _read_xml(data: bytes, path: str) -> _Xml | Problem:
     """The parsed file, or the Problem that stopped the defused parser (unsafe or broken XML)."""
-    builder = _LineTreeBuilder()
-    parser = DefusedXMLParser(target=builder, forbid_dtd=True, forbid_entities=True, forbid_external=True)
-    builder.parser = parser
-    try:
-        parser.feed(data)
-        root = parser.close()
-    except DefusedXmlException as exc:
-        reason = "document type declarations (DTD), entity declarations and external references are not allowed"
-        return Problem(path, parser.parser.CurrentLineNumber, f"unsafe XML: {type(exc).__name__}: {reason}")
-    except ParseError as exc:
-        return Problem(path, exc.position[0], f"invalid XML: {exc}")
+    parsed = read_xml_with_lines(data, path)
+    if isinstance(parsed, Problem):
+        return parsed
+    root, lines = parsed
     namespace = root.tag[1:].split("}", 1)[0] if root.tag.startswith("{") else ""
     for element in root.iter():
         _normalise(element)
-    return _Xml(root, builder.lines, namespace)
+    return _Xml(root, lines, namespace)
 
 
 def _camel(name: str) -> str:
