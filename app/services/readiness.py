@@ -340,6 +340,17 @@ def required_evidence(usable: int) -> int:
     return max(1, min(MIN_EVIDENCE, math.ceil(0.8 * usable)))
 
 
+def ability_posterior(
+    answers: list[evidence.Answer], params: calibration.ItemParameters, domains: list[str]
+) -> irt.AbilityPosterior:
+    """The learner's ability per domain from these answers, under the bank's item parameters and prior."""
+    return irt.ability_posterior(
+        [(a.domain, params.difficulty(a.version_id, a.label), a.correct, a.weight) for a in answers],
+        domains,
+        params.population,
+    )
+
+
 def exam_shape(track: dict) -> tuple[int, float]:
     """(length, cut) of the exam the chance refers to: the track's longest form, the real exam's shape."""
     exam = track["exam"]
@@ -364,11 +375,7 @@ def estimate(
     blueprint = track["blueprint"]
     windows = domain_windows(blueprint, sizes)
     used = evidence.recent_by_domain(answers, windows)
-    posterior = irt.ability_posterior(
-        [(a.domain, params.difficulty(a.version_id, a.label), a.correct, a.weight) for a in used],
-        list(blueprint),
-        params.population,
-    )
+    posterior = ability_posterior(used, params, list(blueprint))
     length, cut = exam_shape(track)
     probability = irt.pass_probability(posterior, exam, allocate(length, blueprint), cut)
     domains = [
@@ -415,11 +422,7 @@ def abilities_for_selection(user: User, release: BankRelease):
     params = calibration.parameters(release.bank_id)
     answers = evidence.answers_for([user.id], release.bank_id).get(user.id, [])
     domains = list(release.domains)
-    posterior = irt.ability_posterior(
-        [(a.domain, params.difficulty(a.version_id, a.label), a.correct, a.weight) for a in answers],
-        domains,
-        params.population,
-    )
+    posterior = ability_posterior(answers, params, domains)
     abilities = {d: posterior.theta(d) for d in domains}
     return abilities, lambda version: params.difficulty(version.id, version.difficulty)
 
