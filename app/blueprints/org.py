@@ -50,7 +50,7 @@ from app.charts import line_chart
 from app.extensions import db, limiter
 from app.forms import PostForm
 from app.models import Cohort, LearnerRecord, Organization
-from app.models.pathway import MAX_COMMENT, MAX_TITLE
+from app.models.pathway import MAX_COMMENT, MAX_TITLE, RECORD_KIND_LABELS
 from app.models.user import ROLE_LABELS, ROLES
 from app.services import ServiceError, cohort_report, exams, orgs, pathway, readiness, records, verification
 from app.services.banks import get_track, latest_release
@@ -738,18 +738,11 @@ def _record_context(tracks: list[dict]) -> dict:
         "attestation_labels": verification.attestation_labels(tracks),
         "private_ids": verification.private_attestations(tracks),
         "visible_statement": records.visible_statement,
-        "kind_labels": RECORD_KIND_LABELS,
         "status_labels": RECORD_STATUS_LABELS,
         "event_labels": RECORD_EVENT_LABELS,
     }
 
 
-RECORD_KIND_LABELS = {
-    "training": "Training",
-    "experience": "Work experience",
-    "supervision": "Supervision",
-    "attestation": "Attestation",
-}
 RECORD_STATUS_LABELS = {
     "pending": "Waiting for verification",
     "verified": "Verified",

@@ -18,19 +18,13 @@ from app.blueprints.pathway_forms import RecordForm, record_form
 from app.extensions import db
 from app.forms import PostForm
 from app.models import EvidenceFile, Organization
-from app.models.pathway import RECORD_KINDS
+from app.models.pathway import RECORD_KIND_LABELS, RECORD_KINDS
 from app.services import ServiceError, banks, learner_pathway, pathway, records
 from app.services.learner_pathway import RecordRejected, Upload
 from app.services.records import MAX_EVIDENCE_BYTES
 
 bp = Blueprint("records", __name__, url_prefix="/records")
 
-KIND_LABELS = {
-    "training": "Training",
-    "experience": "Work experience",
-    "supervision": "Supervision",
-    "attestation": "Attestation",
-}
 STATUS_LABELS = {
     "pending": "Waiting for verification",
     "verified": "Verified",
@@ -49,7 +43,7 @@ ACTION_LABELS = {
 
 @bp.app_template_filter("record_kind")
 def _record_kind(kind: str) -> str:
-    return KIND_LABELS.get(kind, kind)
+    return RECORD_KIND_LABELS.get(kind, kind)
 
 
 @bp.app_template_filter("record_status")
@@ -121,7 +115,7 @@ def _submit(form: RecordForm, catalog: dict, corrects=None):
             _show_problem(form, exc)
         else:
             db.session.commit()
-            flash(f"{KIND_LABELS[record.kind]} recorded: it is waiting for verification.", "success")
+            flash(f"{RECORD_KIND_LABELS[record.kind]} recorded: it is waiting for verification.", "success")
             return redirect(url_for(".show", record_id=record.id))
     return _render_form(form, catalog, corrects)
 
@@ -143,7 +137,7 @@ def _too_large(error):
 def index():
     own = pathway.records_of(current_user)
     labels = learner_pathway.attestation_labels(_catalog())
-    return render_template("records/index.html", records=own, kinds=KIND_LABELS, attestation_labels=labels)
+    return render_template("records/index.html", records=own, kinds=RECORD_KIND_LABELS, attestation_labels=labels)
 
 
 @bp.route("/new/<kind>", methods=["GET", "POST"])
@@ -162,6 +156,7 @@ def show(record_id: int):
     catalog = _catalog()
     return render_template(
         "records/show.html",
+        action_labels=ACTION_LABELS,
         attestation_labels=learner_pathway.attestation_labels(catalog),
         record=record,
         corrections=learner_pathway.corrections_of(record),

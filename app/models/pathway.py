@@ -17,6 +17,12 @@ from app.models.base import JSONType, utcnow
 from app.models.user import Organization, User
 
 RECORD_KINDS = ("training", "experience", "supervision", "attestation")
+RECORD_KIND_LABELS = {
+    "training": "Training",
+    "experience": "Work experience",
+    "supervision": "Supervision",
+    "attestation": "Attestation",
+}
 RECORD_STATUSES = ("pending", "verified", "returned", "superseded")
 MAX_TITLE = 200
 MAX_COMMENT = 500
